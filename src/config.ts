@@ -1,0 +1,115 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { parse as parseConnectionString } from 'pg-connection-string';
+import { z } from 'zod';
+import { UsageError } from './errors.js';
+import { projectRoot } from './paths.js';
+
+/** Where to connect: a server the user named, or the embedded one genesim runs itself. */
+export type DbTarget =
+  | { kind: 'server'; host?: string; port?: number; user?: string; password?: string; database?: string }
+  | { kind: 'embedded'; dir: string; port: number };
+
+export interface Config {
+  db: DbTarget;
+  /** Shared secret for the HTTP API; absent means the API refuses to start. */
+  token?: string;
+}
+
+const port = z.coerce.number({ error: 'must be a port number from 1 to 65535' }).int('must be a port number from 1 to 65535').min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535');
+const text = z.string().trim().min(1);
+
+const EnvSchema = z.object({
+  DATABASE_URL: text
+    .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must start with postgres:// or postgresql://')
+    .optional(),
+  PGHOST: text.optional(),
+  PGPORT: port.optional(),
+  PGUSER: text.optional(),
+  PGPASSWORD: z.string().optional(),
+  PGDATABASE: text.optional(),
+  GENESIM_EMBEDDED_DIR: text.optional(),
+  GENESIM_EMBEDDED_PORT: port.optional(),
+  GENESIM_TOKEN: text.optional(),
+});
+
+const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const;
+const EMBEDDED_PORT = 54329;
+
+/** Variables from a .env file in the working directory; the real environment wins, as dotenv does. */
+export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): Record<string, string | undefined> {
+  const file = path.join(cwd, '.env');
+  const fromFile = existsSync(file) ? dotenv.parse(readFileSync(file)) : {};
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+  return merged;
+}
+
+/**
+ * Turns libpq-style variables into one validated Config. Called once at the edge (the CLI or
+ * the server); nothing below reads process.env. Throws UsageError with one readable line.
+ */
+export function loadConfig(vars: Record<string, string | undefined>): Config {
+  const picked = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, vars[k] === '' ? undefined : vars[k]]));
+  const parsed = EnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new UsageError(`invalid configuration: ${name}=${JSON.stringify(picked[name])}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const configured = SERVER_VARIABLES.some((k) => e[k] !== undefined);
+  const db: DbTarget = configured
+    ? serverTarget(e)
+    : {
+        kind: 'embedded',
+        dir: e.GENESIM_EMBEDDED_DIR ?? path.join(projectRoot, '.genesim', 'pgdata'),
+        port: e.GENESIM_EMBEDDED_PORT ?? EMBEDDED_PORT,
+      };
+  return { db, token: e.GENESIM_TOKEN };
+}
+
+function serverTarget(e: z.infer<typeof EnvSchema>): DbTarget {
+  // libpq precedence: the URL's own parts win, the separate variables fill what it leaves out.
+  const fromUrl = e.DATABASE_URL ? parseUrl(e.DATABASE_URL) : {};
+  return {
+    kind: 'server',
+    host: fromUrl.host ?? e.PGHOST,
+    port: fromUrl.port ?? e.PGPORT,
+    user: fromUrl.user ?? e.PGUSER,
+    password: fromUrl.password ?? e.PGPASSWORD,
+    database: fromUrl.database ?? e.PGDATABASE,
+  };
+}
+
+function parseUrl(url: string): Partial<Record<'host' | 'user' | 'password' | 'database', string>> & { port?: number } {
+  let c: ReturnType<typeof parseConnectionString>;
+  try {
+    c = parseConnectionString(url);
+  } catch (err) {
+    throw new UsageError(`invalid configuration: DATABASE_URL: ${(err as Error).message}`);
+  }
+  const p = c.port ? Number(c.port) : undefined;
+  if (p !== undefined && !(Number.isInteger(p) && p >= 1 && p <= 65535)) {
+    throw new UsageError(`invalid configuration: DATABASE_URL: port "${c.port}" is not a port number`);
+  }
+  return {
+    host: c.host ?? undefined,
+    port: p,
+    user: c.user ?? undefined,
+    password: c.password ?? undefined,
+    database: c.database ?? undefined,
+  };
+}
+
+/** The same target pointed at another database (tests make their own). */
+export function withDatabase(config: Config, database: string): Config {
+  if (config.db.kind !== 'server') throw new Error('withDatabase needs a server target');
+  return { ...config, db: { ...config.db, database } };
+}
+
+export function describeTarget(db: DbTarget): string {
+  if (db.kind === 'embedded') return `embedded PostgreSQL in ${db.dir} (port ${db.port})`;
+  return `${db.user ?? 'default user'}@${db.host ?? 'default host'}:${db.port ?? 5432}/${db.database ?? '(default database)'}`;
+}

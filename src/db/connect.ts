@@ -1,0 +1,61 @@
+import pg from 'pg';
+import { type Config, describeTarget } from '../config.js';
+import type { RunningServer, ServerTarget } from './embedded.js';
+
+export interface Database {
+  pool: pg.Pool;
+  target: ServerTarget;
+  close(): Promise<void>;
+}
+
+export function clientConfig(t: ServerTarget): pg.ClientConfig {
+  return { host: t.host, port: t.port, user: t.user, password: t.password, database: t.database };
+}
+
+export async function resolveServer(config: Config, say: (line: string) => void): Promise<RunningServer> {
+  if (config.db.kind === 'server') return { target: config.db, stop: async () => undefined };
+  say(`no database configured (DATABASE_URL / PG* unset): using ${describeTarget(config.db)}`);
+  // Imported on demand: the package installs process exit hooks as soon as it is loaded.
+  const { startEmbedded } = await import('./embedded.js');
+  return startEmbedded(config.db, say);
+}
+
+/**
+ * One pool for the whole run. `max` is the number of connections the strategy may hold at
+ * once; the embedded server, if any, lives exactly as long as the pool.
+ */
+export async function openDatabase(config: Config, say: (line: string) => void, max = 4): Promise<Database> {
+  const server = await resolveServer(config, say);
+  const pool = new pg.Pool({ ...clientConfig(server.target), max });
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end();
+    await server.stop();
+    throw new Error(`cannot connect to ${describeTarget(server.target)}: ${(err as Error).message}`);
+  }
+  return {
+    pool,
+    target: server.target,
+    close: async () => {
+      await pool.end();
+      await server.stop();
+    },
+  };
+}
+
+/** Runs `work` inside BEGIN/COMMIT on one client, rolling back on any error. */
+export async function inTransaction<T>(client: pg.PoolClient | pg.Client, work: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

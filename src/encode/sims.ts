@@ -1,0 +1,197 @@
+import { diagonalId, pairId } from '../similarity/pairs.js';
+import { ChunkWriter } from './chunks.js';
+
+export const COPY_FORMATS = ['text', 'binary'] as const;
+export type CopyFormat = (typeof COPY_FORMATS)[number];
+
+export interface SimEncoderOptions {
+  /** Database id of each gene, by position in name order. */
+  geneIds: Int32Array;
+  metric: string;
+  /** Write the row's own id (its position in insertion order) as the first column. */
+  withIds: boolean;
+}
+
+/** Columns in the order the encoders write them. */
+export function simColumns(withIds: boolean): string[] {
+  return withIds ? ['id', 'gene1_id', 'gene2_id', 'metric', 'score'] : ['gene1_id', 'gene2_id', 'metric', 'score'];
+}
+
+/**
+ * Turns similarity rows into COPY bytes following the pair rule: `diagonal` writes (g, g, 1)
+ * rows, `row` writes both orderings of upper-triangle row i. Subclasses fill in one row's
+ * bytes in their format.
+ */
+export abstract class SimEncoder extends ChunkWriter {
+  protected readonly n: number;
+  rows = 0;
+
+  constructor(protected readonly o: SimEncoderOptions) {
+    super();
+    this.n = o.geneIds.length;
+  }
+
+  /** One row; `a` and `b` are gene positions in name order, not database ids. */
+  protected abstract put(id: number, a: number, b: number, milli: number): void;
+
+  /** Bytes the format wants before the first row of a COPY stream. */
+  begin(): void {}
+  /** Bytes the format wants after the last row of a COPY stream; also cuts the last chunk. */
+  end(): void {
+    this.cut();
+  }
+
+  diagonal(from: number, to: number): void {
+    for (let i = from; i < to; i++) this.put(diagonalId(i), i, i, 1000);
+    this.rows += to - from;
+  }
+
+  row(i: number, scores: Int16Array): void {
+    const n = this.n;
+    let id = pairId(n, i, i + 1);
+    for (let j = i + 1; j < n; j++, id += 2) {
+      const milli = scores[j - i - 1]!;
+      this.put(id, i, j, milli);
+      this.put(id + 1, j, i, milli);
+    }
+    this.rows += 2 * (n - i - 1);
+  }
+}
+
+/** `-0.123`, `0.000`, `1.000`: the text PostgreSQL prints for numeric(10,3), by thousandths. */
+export function milliText(milli: number): string {
+  const sign = milli < 0 ? '-' : '';
+  const abs = Math.abs(milli);
+  return `${sign}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`;
+}
+
+/** Tab-separated COPY text. Score texts and gene id texts are prepared once, then copied as bytes. */
+export class TextSimEncoder extends SimEncoder {
+  private readonly scoreBytes: Uint8Array;
+  private readonly scoreStart: Int32Array;
+  private readonly idBytes: Uint8Array;
+  private readonly idStart: Int32Array;
+  private readonly metricBytes: Buffer;
+
+  constructor(o: SimEncoderOptions) {
+    super(o);
+    this.metricBytes = Buffer.from(`\t${o.metric}\t`);
+    const scores = Array.from({ length: 2001 }, (_, k) => `${milliText(k - 1000)}\n`);
+    this.scoreStart = new Int32Array(2002);
+    scores.forEach((s, k) => (this.scoreStart[k + 1] = this.scoreStart[k]! + s.length));
+    this.scoreBytes = Buffer.from(scores.join(''), 'latin1');
+    const idTexts = Array.from(o.geneIds, (id) => String(id));
+    this.idStart = new Int32Array(idTexts.length + 1);
+    idTexts.forEach((t, k) => (this.idStart[k + 1] = this.idStart[k]! + t.length));
+    this.idBytes = Buffer.from(idTexts.join(''), 'latin1');
+  }
+
+  protected put(id: number, a: number, b: number, milli: number): void {
+    // id (≤ 10) + two gene ids (≤ 10 each) + metric (≤ 52) + score (≤ 7) + tabs.
+    this.reserve(100);
+    if (this.o.withIds) {
+      this.decimal(id);
+      this.buf[this.pos++] = 9;
+    }
+    this.bytesOf(this.idBytes, this.idStart[a]!, this.idStart[a + 1]!);
+    this.buf[this.pos++] = 9;
+    this.bytesOf(this.idBytes, this.idStart[b]!, this.idStart[b + 1]!);
+    this.bytesOf(this.metricBytes, 0, this.metricBytes.length);
+    const k = milli + 1000;
+    this.bytesOf(this.scoreBytes, this.scoreStart[k]!, this.scoreStart[k + 1]!);
+  }
+
+}
+
+/** COPY's binary file signature, flags and header extension length. */
+const BINARY_HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+const NUMERIC_POSITIVE = 0x0000;
+const NUMERIC_NEGATIVE = 0x4000;
+
+/**
+ * PostgreSQL's binary numeric: ndigits, weight, sign, dscale, then base-10000 digits. A score
+ * in thousandths m is |m| div 1000 (weight 0) and |m| mod 1000 × 10 (weight -1).
+ * pg-copy-streams-binary has no numeric encoder, hence this.
+ */
+export function numericBytes(milli: number, scale = 3): Buffer {
+  const abs = Math.abs(milli);
+  const whole = Math.floor(abs / 1000);
+  const frac = (abs % 1000) * 10;
+  const digits: number[] = [];
+  let weight = 0;
+  if (whole > 0) {
+    digits.push(whole);
+    if (frac > 0) digits.push(frac);
+  } else if (frac > 0) {
+    digits.push(frac);
+    weight = -1;
+  }
+  const out = Buffer.alloc(8 + 2 * digits.length);
+  out.writeInt16BE(digits.length, 0);
+  out.writeInt16BE(weight, 2);
+  out.writeUInt16BE(milli < 0 ? NUMERIC_NEGATIVE : NUMERIC_POSITIVE, 4);
+  out.writeInt16BE(scale, 6);
+  digits.forEach((digit, k) => out.writeInt16BE(digit, 8 + 2 * k));
+  return out;
+}
+
+/** COPY BINARY: each row a field count, then length-prefixed int4, int4, varchar and numeric fields. */
+export class BinarySimEncoder extends SimEncoder {
+  private readonly scoreBytes: Buffer;
+  private readonly scoreStart: Int32Array;
+  private readonly metricField: Buffer;
+
+  constructor(o: SimEncoderOptions) {
+    super(o);
+    const metric = Buffer.from(o.metric, 'utf8');
+    this.metricField = Buffer.alloc(4 + metric.length);
+    this.metricField.writeInt32BE(metric.length, 0);
+    metric.copy(this.metricField, 4);
+    const fields = Array.from({ length: 2001 }, (_, k) => {
+      const numeric = numericBytes(k - 1000);
+      const field = Buffer.alloc(4 + numeric.length);
+      field.writeInt32BE(numeric.length, 0);
+      numeric.copy(field, 4);
+      return field;
+    });
+    this.scoreStart = new Int32Array(2002);
+    fields.forEach((f, k) => (this.scoreStart[k + 1] = this.scoreStart[k]! + f.length));
+    this.scoreBytes = Buffer.concat(fields);
+  }
+
+  override begin(): void {
+    this.reserve(BINARY_HEADER.length);
+    this.bytesOf(BINARY_HEADER, 0, BINARY_HEADER.length);
+  }
+
+  override end(): void {
+    this.reserve(2);
+    this.buf.writeInt16BE(-1, this.pos);
+    this.pos += 2;
+    this.cut();
+  }
+
+  protected put(id: number, a: number, b: number, milli: number): void {
+    this.reserve(2 + 8 * 3 + this.metricField.length + 20);
+    const buf = this.buf;
+    let p = this.pos;
+    const withIds = this.o.withIds;
+    p = buf.writeInt16BE(withIds ? 5 : 4, p);
+    if (withIds) {
+      p = buf.writeInt32BE(4, p);
+      p = buf.writeInt32BE(id, p);
+    }
+    p = buf.writeInt32BE(4, p);
+    p = buf.writeInt32BE(this.o.geneIds[a]!, p);
+    p = buf.writeInt32BE(4, p);
+    p = buf.writeInt32BE(this.o.geneIds[b]!, p);
+    this.pos = p;
+    this.bytesOf(this.metricField, 0, this.metricField.length);
+    const k = milli + 1000;
+    this.bytesOf(this.scoreBytes, this.scoreStart[k]!, this.scoreStart[k + 1]!);
+  }
+}
+
+export function simEncoder(format: CopyFormat, o: SimEncoderOptions): SimEncoder {
+  return format === 'binary' ? new BinarySimEncoder(o) : new TextSimEncoder(o);
+}

@@ -1,0 +1,108 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { inTransaction } from '../db/connect.js';
+import { requireEmpty, truncateAll } from '../db/tables.js';
+import { TextSimEncoder } from '../encode/sims.js';
+import { encodedChunks } from '../encode/stream.js';
+import { progressBar } from '../report/progress.js';
+import { Stopwatch } from '../report/timer.js';
+import { prepare } from '../similarity/kernel.js';
+import { pairCount } from '../similarity/pairs.js';
+import { scoredRows } from '../similarity/rows.js';
+import { removeTemp, tempPath } from '../tempFiles.js';
+import { copyChunks, type RowSink, SIM_COLUMNS, SIM_TABLE, type SimContext } from './sinks.js';
+import { writeReferenceTables } from './referenceTables.js';
+import type { RunContext, Strategy, StrategyName } from './types.js';
+
+export interface ClassicOptions {
+  /** All writes in one transaction (rolled back on failure); false is Django's autocommit. */
+  transactional: boolean;
+  /** Write every non-diagonal row to a temp file first, then COPY the file (the 5.9 h + 23 min path). */
+  fileFirst: boolean;
+}
+
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new Error('interrupted');
+}
+
+/**
+ * The four strategies of the original benchmarks share everything but the sink and these two
+ * switches: same phases, same order of rows, same ids.
+ */
+export function classicStrategy(name: StrategyName, sink: RowSink, options: ClassicOptions): Strategy {
+  return {
+    name,
+    async create(ctx) {
+      const client = await ctx.db.pool.connect();
+      try {
+        if (options.transactional) {
+          await inTransaction(client, async () => {
+            if (await requireEmpty(client, ctx.replace)) await truncateAll(client);
+            await load(ctx, client, sink, options);
+          });
+        } else {
+          if (await requireEmpty(client, ctx.replace)) await truncateAll(client);
+          try {
+            await load(ctx, client, sink, options);
+          } catch (err) {
+            // Autocommit left whatever was written; a create either completes or leaves empty tables.
+            await truncateAll(client).catch(() => undefined);
+            throw err;
+          }
+        }
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+async function load(ctx: RunContext, client: pg.PoolClient, sink: RowSink, options: ClassicOptions): Promise<void> {
+  const { matrix: m, timer } = ctx;
+  const n = m.genes.length;
+  const { geneIds } = await writeReferenceTables(ctx, client, sink);
+  const sc: SimContext = { geneIds, metric: ctx.metric };
+  await timer.phase('create_diagonal_sims', n, () => sink.sims(client, { kind: 'diagonal', from: 0, to: n }, sc));
+
+  const p = prepare(m.values, n, m.datasets.length, ctx.metric);
+  const watch = new Stopwatch();
+  const rows = () => scoredRows(p, 0, n, watch, ctx.stats);
+  const offDiagonal = n * n - n;
+  if (options.fileFirst) {
+    const file = tempPath(ctx.tmpDir, 'sims', 'tsv');
+    try {
+      const bar = progressBar('writing file', offDiagonal);
+      await timer.phase('write_file', offDiagonal, () =>
+        pipeline(
+          Readable.from(encodedChunks(abortable(rows(), ctx.signal), new TextSimEncoder({ ...sc, withIds: false }), (k) => bar.tick(k))),
+          createWriteStream(file),
+        ),
+      );
+      bar.stop();
+      await timer.phase('create_sims', offDiagonal, () =>
+        copyChunks(client, SIM_TABLE, SIM_COLUMNS, createReadStream(file, { highWaterMark: 1 << 20 })),
+      );
+    } finally {
+      await removeTemp(file);
+    }
+  } else {
+    const bar = progressBar('loading', offDiagonal);
+    await timer.phase('create_sims', offDiagonal, async () => {
+      for (const row of abortable(rows(), ctx.signal)) {
+        await sink.sims(client, { kind: 'row', ...row }, sc);
+        bar.tick(2 * (n - row.i - 1));
+      }
+    });
+    bar.stop();
+  }
+  timer.record('compute', watch.seconds, pairCount(n));
+}
+
+export function* abortable<T>(items: Iterable<T>, signal: AbortSignal): Generator<T> {
+  for (const item of items) {
+    throwIfAborted(signal);
+    yield item;
+  }
+}

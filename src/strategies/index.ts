@@ -1,0 +1,14 @@
+import { classicStrategy } from './classic.js';
+import { copySink, multiRowSink, singleRowSink } from './sinks.js';
+import type { Strategy, StrategyName } from './types.js';
+
+const classic: Record<StrategyName, Strategy> = {
+  baseline: classicStrategy('baseline', singleRowSink, { transactional: false, fileFirst: false }),
+  bulk: classicStrategy('bulk', multiRowSink, { transactional: true, fileFirst: false }),
+  copyfrom: classicStrategy('copyfrom', copySink, { transactional: true, fileFirst: false }),
+  copyfromfile: classicStrategy('copyfromfile', copySink, { transactional: true, fileFirst: true }),
+};
+
+export async function strategyNamed(name: StrategyName): Promise<Strategy> {
+  return classic[name];
+}

@@ -1,0 +1,77 @@
+import type pg from 'pg';
+import { type Matrix, transpose } from '../input/matrix.js';
+import { milliText } from '../encode/sims.js';
+import { prepare, scoreRow } from '../similarity/kernel.js';
+import type { RunContext } from './types.js';
+import type { RowSink } from './sinks.js';
+
+export interface ReferenceIds {
+  /** Database id of each gene, in name order. */
+  geneIds: Int32Array;
+  datasetIds: Int32Array;
+}
+
+async function idsInOrder(client: pg.ClientBase, table: string, column: string, names: string[]): Promise<Int32Array> {
+  const { rows } = await client.query<{ id: number; name: string }>(`SELECT id, ${column} AS name FROM ${table}`);
+  const byName = new Map(rows.map((r) => [r.name, r.id]));
+  return Int32Array.from(names, (name) => {
+    const id = byName.get(name);
+    if (id === undefined) throw new Error(`${table}: row for "${name}" is missing after insert`);
+    return id;
+  });
+}
+
+/** Dataset × dataset similarities under the same pair rule as genes (small: D² rows). */
+export function datasetSimilarityRows(m: Matrix, datasetIds: Int32Array, metric: RunContext['metric']): unknown[][] {
+  const t = transpose(m);
+  const d = t.genes.length;
+  const p = prepare(t.values, d, t.datasets.length, metric);
+  const rows: unknown[][] = [];
+  for (let a = 0; a < d; a++) rows.push([datasetIds[a], datasetIds[a], metric, '1.000']);
+  const scores = new Int16Array(d);
+  for (let a = 0; a < d; a++) {
+    scoreRow(p, a, scores);
+    for (let b = a + 1; b < d; b++) {
+      const s = milliText(scores[b - a - 1]!);
+      rows.push([datasetIds[a], datasetIds[b], metric, s], [datasetIds[b], datasetIds[a], metric, s]);
+    }
+  }
+  return rows;
+}
+
+/** Data values as (gene_id, dataset_id, value) rows; missing values have no row. */
+export function dataRows(m: Matrix, ids: ReferenceIds): unknown[][] {
+  const d = m.datasets.length;
+  const rows: unknown[][] = [];
+  for (let i = 0; i < m.genes.length; i++) {
+    for (let k = 0; k < d; k++) {
+      const v = m.values[i * d + k]!;
+      if (!Number.isNaN(v)) rows.push([ids.geneIds[i], ids.datasetIds[k], v]);
+    }
+  }
+  return rows;
+}
+
+/**
+ * Datasets, genes, their values and the dataset similarities: every table but the big one,
+ * written through the strategy's own sink and timed as their own phases.
+ */
+export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBase, sink: RowSink): Promise<ReferenceIds> {
+  const { matrix: m, timer } = ctx;
+  await timer.phase('create_datasets', m.datasets.length, () =>
+    sink.rows(client, 'datasets_dataset', ['name'], m.datasets.map((name) => [name])),
+  );
+  const datasetIds = await idsInOrder(client, 'datasets_dataset', 'name', m.datasets);
+  await timer.phase('create_genes', m.genes.length, () =>
+    sink.rows(client, 'datasets_gene', ['systematic_name', 'common_name'], m.genes.map((g, i) => [g, m.commonNames[i]])),
+  );
+  const geneIds = await idsInOrder(client, 'datasets_gene', 'systematic_name', m.genes);
+  const ids = { geneIds, datasetIds };
+  const data = dataRows(m, ids);
+  await timer.phase('create_data', data.length, () => sink.rows(client, 'datasets_data', ['gene_id', 'dataset_id', 'value'], data));
+  const dsims = datasetSimilarityRows(m, datasetIds, ctx.metric);
+  await timer.phase('create_dataset_sims', dsims.length, () =>
+    sink.rows(client, 'datasets_datasetsimilarity', ['dataset1_id', 'dataset2_id', 'metric', 'score'], dsims),
+  );
+  return ids;
+}

@@ -1,0 +1,103 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyTextRows } from '../encode/copyText.js';
+import { milliText, TextSimEncoder } from '../encode/sims.js';
+
+/** PostgreSQL's limit on bind parameters in one statement. */
+export const MAX_BIND_PARAMETERS = 65_535;
+
+export const SIM_TABLE = 'datasets_genesimilarity';
+export const SIM_COLUMNS = ['gene1_id', 'gene2_id', 'metric', 'score'];
+
+/** A batch of gene similarities: the diagonal rows from..to-1, or both orderings of row i. */
+export type SimBatch = { kind: 'diagonal'; from: number; to: number } | { kind: 'row'; i: number; scores: Int16Array };
+
+export interface SimContext {
+  geneIds: Int32Array;
+  metric: string;
+}
+
+/** How a classic strategy puts rows into a table: the one place the four differ. */
+export interface RowSink {
+  rows(client: pg.ClientBase, table: string, columns: string[], rows: unknown[][]): Promise<void>;
+  /** Gene similarities; by default as plain rows through `rows`. */
+  sims(client: pg.ClientBase, batch: SimBatch, sc: SimContext): Promise<void>;
+}
+
+/** The batch as plain (gene1_id, gene2_id, metric, score) rows, score as numeric text. */
+export function simRows(batch: SimBatch, sc: SimContext): unknown[][] {
+  const ids = sc.geneIds;
+  const out: unknown[][] = [];
+  if (batch.kind === 'diagonal') {
+    for (let i = batch.from; i < batch.to; i++) out.push([ids[i], ids[i], sc.metric, '1.000']);
+    return out;
+  }
+  const { i, scores } = batch;
+  for (let j = i + 1; j < ids.length; j++) {
+    const score = milliText(scores[j - i - 1]!);
+    out.push([ids[i], ids[j], sc.metric, score], [ids[j], ids[i], sc.metric, score]);
+  }
+  return out;
+}
+
+function insertSql(table: string, columns: string[], rowCount: number): string {
+  const tuples: string[] = [];
+  for (let r = 0; r < rowCount; r++) {
+    tuples.push(`(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
+  }
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')} RETURNING id`;
+}
+
+/** Django's objects.create(): one INSERT ... RETURNING id and one round trip per row. */
+export const singleRowSink: RowSink = {
+  async rows(client, table, columns, rows) {
+    const sql = insertSql(table, columns, 1);
+    for (const row of rows) await client.query(sql, row);
+  },
+  async sims(client, batch, sc) {
+    await this.rows(client, SIM_TABLE, SIM_COLUMNS, simRows(batch, sc));
+  },
+};
+
+/** Django's bulk_create(): multi-row INSERTs, as many rows each as the bind-parameter limit allows. */
+export const multiRowSink: RowSink = {
+  async rows(client, table, columns, rows) {
+    const perStatement = Math.floor(MAX_BIND_PARAMETERS / columns.length);
+    for (let at = 0; at < rows.length; at += perStatement) {
+      const slice = rows.slice(at, at + perStatement);
+      await client.query(insertSql(table, columns, slice.length), slice.flat());
+    }
+  },
+  async sims(client, batch, sc) {
+    await this.rows(client, SIM_TABLE, SIM_COLUMNS, simRows(batch, sc));
+  },
+};
+
+/** Streams chunks into one COPY ... FROM STDIN, with backpressure. */
+export async function copyChunks(
+  client: pg.ClientBase,
+  table: string,
+  columns: string[],
+  chunks: Iterable<Buffer> | AsyncIterable<Buffer> | Readable,
+  format: 'text' | 'binary' = 'text',
+): Promise<void> {
+  const options = format === 'binary' ? ' WITH (FORMAT binary)' : '';
+  const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN${options}`));
+  await pipeline(chunks instanceof Readable ? chunks : Readable.from(chunks), sink);
+}
+
+/** COPY FROM STDIN fed from memory: one COPY per call. */
+export const copySink: RowSink = {
+  async rows(client, table, columns, rows) {
+    if (rows.length > 0) await copyChunks(client, table, columns, [copyTextRows(rows)]);
+  },
+  async sims(client, batch, sc) {
+    const enc = new TextSimEncoder({ geneIds: sc.geneIds, metric: sc.metric, withIds: false });
+    if (batch.kind === 'diagonal') enc.diagonal(batch.from, batch.to);
+    else enc.row(batch.i, batch.scores);
+    enc.end();
+    await copyChunks(client, SIM_TABLE, SIM_COLUMNS, enc.take());
+  },
+};

@@ -1,0 +1,41 @@
+import type { Database } from '../db/connect.js';
+import type { CopyFormat } from '../encode/sims.js';
+import type { Matrix } from '../input/matrix.js';
+import type { Metric } from '../similarity/kernel.js';
+import type { Timer } from '../report/timer.js';
+
+export const STRATEGIES = ['baseline', 'bulk', 'copyfrom', 'copyfromfile'] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+export const VIAS = ['file', 'stream'] as const;
+export type Via = (typeof VIAS)[number];
+
+export interface ParallelOptions {
+  threads: number;
+  connections: number;
+  via: Via;
+  format: CopyFormat;
+}
+
+/** Everything a strategy needs for one run; built once by the command layer. */
+export interface RunContext {
+  db: Database;
+  /** Genes sorted by systematic name. */
+  matrix: Matrix;
+  metric: Metric;
+  /** Empty tables that already hold data instead of refusing. */
+  replace: boolean;
+  timer: Timer;
+  parallel: ParallelOptions;
+  /** Directory for temp files (the OS default when absent). */
+  tmpDir?: string;
+  signal: AbortSignal;
+  say: (line: string) => void;
+  /** Filled by the strategy: pairs scored 0 for lack of shared dimensions or norm. */
+  stats: { degeneratePairs: number; peakRssBytes?: number };
+}
+
+export interface Strategy {
+  name: StrategyName;
+  create(ctx: RunContext): Promise<void>;
+}
