@@ -4,7 +4,7 @@ import type { Matrix } from '../input/matrix.js';
 import type { Metric } from '../similarity/kernel.js';
 import type { Timer } from '../report/timer.js';
 
-export const STRATEGIES = ['baseline', 'bulk', 'copyfrom', 'copyfromfile'] as const;
+export const STRATEGIES = ['baseline', 'bulk', 'copyfrom', 'copyfromfile', 'parallel'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
 export const VIAS = ['file', 'stream'] as const;

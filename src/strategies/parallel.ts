@@ -1,0 +1,242 @@
+import { createReadStream } from 'node:fs';
+import { MessageChannel } from 'node:worker_threads';
+import { finished } from 'node:stream/promises';
+import pLimit from 'p-limit';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Piscina } from 'piscina';
+import { inTransaction } from '../db/connect.js';
+import { createLoadTable, dropLoadTable, INDEX_BUILDS, LOAD_TABLE, maintenanceMemory, swapIn } from '../db/swap.js';
+import { requireEmpty } from '../db/tables.js';
+import { simColumns } from '../encode/sims.js';
+import { progressBar, type Progress } from '../report/progress.js';
+import type { BlockStats, BlockTask } from '../similarity/block.js';
+import { prepare, toBuffers } from '../similarity/kernel.js';
+import { pairCount } from '../similarity/pairs.js';
+import { blockSizeFor, planBlocks, type RowBlock } from '../similarity/planner.js';
+import { removeTemp, tempPath } from '../tempFiles.js';
+import type { StreamMessage, WorkerTask } from '../../workers/score.js';
+import { throwIfAborted } from './classic.js';
+import { copySink } from './sinks.js';
+import { writeReferenceTables } from './referenceTables.js';
+import type { RunContext, Strategy } from './types.js';
+
+const WORKER = new URL('../../workers/score.js', import.meta.url).href;
+
+interface LoadTotals {
+  computeSeconds: number;
+  encodeSeconds: number;
+  bytes: number;
+  firstTaskAt: number;
+  lastTaskAt: number;
+  firstCopyAt: number;
+  lastCopyAt: number;
+}
+
+function copySql(format: string): string {
+  return `COPY ${LOAD_TABLE} (${simColumns(true).join(', ')}) FROM STDIN${format === 'binary' ? ' WITH (FORMAT binary)' : ''}`;
+}
+
+/**
+ * The parallel engine: the main thread cuts the upper triangle into row blocks, a Piscina
+ * pool scores and encodes them, and a coordinator COPYs the results over several connections
+ * into a bare table while later blocks are still being computed. Indexes are built after
+ * the load, concurrently, and the table is swapped in by renames in one transaction.
+ */
+export const parallelStrategy: Strategy = {
+  name: 'parallel',
+  async create(ctx) {
+    const { matrix: m, timer, parallel: o } = ctx;
+    const n = m.genes.length;
+    const main = await ctx.db.pool.connect();
+    let loadTableMade = false;
+    try {
+      await requireEmpty(main, ctx.replace);
+      await createLoadTable(main);
+      loadTableMade = true;
+
+      // Ids follow name order from 1, which is what the swap's TRUNCATE ... RESTART IDENTITY then hands out.
+      const geneIds = new Int32Array(new SharedArrayBuffer(Math.max(n, 1) * 4));
+      geneIds.forEach((_, i) => (geneIds[i] = i + 1));
+      const prepared = prepare(m.values, n, m.datasets.length, ctx.metric);
+      const blocks = planBlocks(n, blockSizeFor(n, o.threads));
+      const base: Omit<BlockTask, 'start' | 'end' | 'diagonal'> = {
+        matrix: toBuffers(prepared),
+        geneIds: geneIds.buffer as SharedArrayBuffer,
+        metric: ctx.metric,
+        format: o.format,
+      };
+
+      const totals = await timer.phase('create_sims', n * n, () => loadAll(ctx, base, blocks));
+      timer.record('compute_write', (totals.lastTaskAt - totals.firstTaskAt) / 1000, n * n);
+      timer.record('copy', (totals.lastCopyAt - totals.firstCopyAt) / 1000, n * n);
+      timer.record('compute', totals.computeSeconds, pairCount(n));
+      timer.record('encode', totals.encodeSeconds, n * n);
+      timer.record('copy_bytes', null, totals.bytes);
+
+      await timer.phase('constraints', INDEX_BUILDS.length, () => buildIndexes(ctx, n * n));
+      await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${LOAD_TABLE}`));
+      await timer.phase('swap', n * n, () =>
+        inTransaction(main, async () => {
+          // The old matrix goes first: nothing else may reference the genes about to be truncated.
+          await main.query('DROP TABLE datasets_genesimilarity');
+          await main.query('TRUNCATE datasets_datasetsimilarity, datasets_data, datasets_gene, datasets_dataset RESTART IDENTITY');
+          const ids = await writeReferenceTables(ctx, main, copySink);
+          if (ids.geneIds.some((id, i) => id !== i + 1)) throw new Error('gene ids did not come out as 1..N; the load used those');
+          throwIfAborted(ctx.signal);
+          await swapIn(main, n * n);
+        }),
+      );
+      loadTableMade = false;
+      ctx.stats.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+      timer.record('peak_rss_bytes', null, ctx.stats.peakRssBytes);
+      timer.record('threads', null, o.threads);
+      timer.record('connections', null, o.connections);
+      timer.record(`via_${o.via}`, null, 1);
+      timer.record(`format_${o.format}`, null, 1);
+    } finally {
+      if (loadTableMade) await dropLoadTable(main).catch(() => undefined);
+      main.release();
+    }
+  },
+};
+
+/**
+ * Runs every block through the pool and into COPY. A block holds one of a bounded number of
+ * slots from the start of its computation to the end of its COPY, so finished-but-unloaded
+ * files (or in-flight chunks) never pile up beyond a few blocks, however fast the workers are.
+ */
+async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end' | 'diagonal'>, blocks: RowBlock[]): Promise<LoadTotals> {
+  const o = ctx.parallel;
+  const n = ctx.matrix.genes.length;
+  const pool = new Piscina({ filename: WORKER, minThreads: o.threads, maxThreads: o.threads, idleTimeout: 1000 });
+  const failed = new AbortController();
+  const stop = AbortSignal.any([failed.signal, ctx.signal]);
+  const copies = pLimit(o.connections);
+  const slots = pLimit(o.via === 'file' ? o.threads + 2 * o.connections : o.connections);
+  const bar = progressBar('parallel', n * n, 'parallel [{bar}] {percentage}% | loaded {value}/{total} | computed {computed} | {rate} rows/s | ETA {eta_formatted}');
+  const totals: LoadTotals = { computeSeconds: 0, encodeSeconds: 0, bytes: 0, firstTaskAt: Infinity, lastTaskAt: 0, firstCopyAt: Infinity, lastCopyAt: 0 };
+  let computed = 0;
+  const taskOf = (b: RowBlock): BlockTask => ({ ...base, start: b.start, end: b.end, diagonal: b.start === 0 });
+  const account = (stats: BlockStats, startedAt: number) => {
+    totals.computeSeconds += stats.computeSeconds;
+    totals.encodeSeconds += stats.encodeSeconds;
+    totals.bytes += stats.bytes;
+    totals.firstTaskAt = Math.min(totals.firstTaskAt, startedAt);
+    totals.lastTaskAt = Math.max(totals.lastTaskAt, performance.now());
+    computed += stats.rows;
+  };
+  const copied = (startedAt: number, rows: number) => {
+    totals.firstCopyAt = Math.min(totals.firstCopyAt, startedAt);
+    totals.lastCopyAt = Math.max(totals.lastCopyAt, performance.now());
+    bar.tick(rows, { computed: computed.toLocaleString('en-US') });
+  };
+
+  const job = (b: RowBlock) =>
+    slots(async () => {
+      throwIfAborted(stop);
+      if (o.via === 'file') {
+        const file = tempPath(ctx.tmpDir, `block${b.index}`, o.format === 'binary' ? 'bin' : 'tsv');
+        try {
+          const t0 = performance.now();
+          const stats: BlockStats = await pool.run({ ...taskOf(b), via: 'file', file } satisfies WorkerTask, { signal: stop });
+          account(stats, t0);
+          await copies(async () => {
+            throwIfAborted(stop);
+            const c0 = performance.now();
+            await withClient(ctx, (client) => copyFile(client, file, o.format));
+            copied(c0, stats.rows);
+          });
+        } finally {
+          await removeTemp(file);
+        }
+      } else {
+        await copies(() =>
+          withClient(ctx, async (client) => {
+            throwIfAborted(stop);
+            const t0 = performance.now();
+            const stats = await streamBlock(client, pool, taskOf(b), o.format, stop);
+            account(stats, t0);
+            copied(t0, stats.rows);
+          }),
+        );
+      }
+    }).catch((err: unknown) => {
+      failed.abort(err);
+      throw err;
+    });
+
+  try {
+    const results = await Promise.allSettled(blocks.map(job));
+    const firstFailure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    throwIfAborted(ctx.signal);
+    if (firstFailure) throw failed.signal.reason ?? firstFailure.reason;
+    return totals;
+  } finally {
+    bar.stop();
+    await pool.destroy();
+  }
+}
+
+async function withClient<T>(ctx: RunContext, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await ctx.db.pool.connect();
+  try {
+    return await work(client);
+  } finally {
+    client.release();
+  }
+}
+
+async function copyFile(client: pg.ClientBase, file: string, format: string): Promise<void> {
+  const copy = client.query(copyFrom(copySql(format)));
+  createReadStream(file, { highWaterMark: 1 << 20 }).pipe(copy);
+  await finished(copy);
+}
+
+/** One COPY fed by one worker's chunks: each chunk is acknowledged only once the socket took it. */
+async function streamBlock(client: pg.ClientBase, pool: Piscina, task: BlockTask, format: string, stop: AbortSignal): Promise<BlockStats> {
+  const { port1, port2 } = new MessageChannel();
+  const copy = client.query(copyFrom(copySql(format)));
+  const done = finished(copy);
+  port1.on('message', (msg: StreamMessage) => {
+    if ('end' in msg) {
+      copy.end();
+      port1.close();
+      return;
+    }
+    if (copy.write(Buffer.from(msg.chunk, msg.offset, msg.length))) port1.postMessage(1);
+    else copy.once('drain', () => port1.postMessage(1));
+  });
+  try {
+    const stats: BlockStats = await pool.run({ ...task, via: 'stream', port: port2 } satisfies WorkerTask, { transferList: [port2], signal: stop });
+    await done;
+    return stats;
+  } catch (err) {
+    port1.close();
+    copy.destroy(err as Error);
+    await done.catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The four index builds, spread over the connections, each with memory enough to sort in RAM. */
+async function buildIndexes(ctx: RunContext, rows: number): Promise<void> {
+  const concurrent = Math.min(ctx.parallel.connections, INDEX_BUILDS.length);
+  const memory = maintenanceMemory(rows, concurrent);
+  const builds = pLimit(concurrent);
+  await Promise.all(
+    INDEX_BUILDS.map((sql) =>
+      builds(() =>
+        withClient(ctx, async (client) => {
+          throwIfAborted(ctx.signal);
+          await client.query(`SET maintenance_work_mem = '${memory}'`);
+          try {
+            await client.query(sql);
+          } finally {
+            await client.query('RESET maintenance_work_mem');
+          }
+        }),
+      ),
+    ),
+  );
+}

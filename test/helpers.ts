@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import { type Config, loadConfig, readEnv, withDatabase } from '../src/config.js';
+import { clientConfig, type Database, openDatabase, resolveServer } from '../src/db/connect.js';
+import type { ServerTarget } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { projectRoot } from '../src/paths.js';
+
+let server: Promise<{ target: ServerTarget; stop(): Promise<void> }> | null = null;
+
+/**
+ * The server the tests use: whatever the environment configures (CI points PG* at the
+ * machine's PostgreSQL), else the embedded one, started once for the whole run.
+ */
+export function testServer(): Promise<ServerTarget> {
+  server ??= resolveServer(loadConfig(readEnv(process.env)), () => undefined);
+  return server.then((s) => s.target);
+}
+
+export async function stopTestServer(): Promise<void> {
+  if (server) await (await server).stop();
+}
+
+let counter = 0;
+
+export interface TestDatabase {
+  name: string;
+  config: Config;
+  target: ServerTarget;
+  /** Environment that points a genesim subprocess at this database. */
+  env: NodeJS.ProcessEnv;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(target: ServerTarget, work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ ...clientConfig(target), database: 'postgres' });
+  await c.connect();
+  try {
+    return await work(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A fresh database of its own for one suite, dropped afterwards. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const target = await testServer();
+  const name = `genesim_test_${process.pid}_${++counter}`;
+  await admin(target, (c) => c.query(`DROP DATABASE IF EXISTS ${name}`).then(() => c.query(`CREATE DATABASE ${name}`)));
+  const dbTarget = { ...target, database: name };
+  return {
+    name,
+    target: dbTarget,
+    config: withDatabase({ db: target }, name),
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PGHOST: target.host,
+      PGPORT: String(target.port ?? 5432),
+      PGUSER: target.user,
+      PGPASSWORD: target.password ?? '',
+      PGDATABASE: name,
+    },
+    drop: () => admin(target, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+export async function openTestDatabase(t: TestDatabase, max = 4): Promise<Database> {
+  return openDatabase(t.config, () => undefined, max);
+}
+
+export async function migrated(t: TestDatabase): Promise<void> {
+  const c = new pg.Client(clientConfig(t.target));
+  await c.connect();
+  try {
+    await migrate(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Runs one SQL statement on the test database. */
+export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(t: TestDatabase, text: string, params: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client(clientConfig(t.target));
+  await c.connect();
+  try {
+    return (await c.query<R>(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Checksum over every column of the similarity table in id order, and its row count. */
+export async function simChecksum(t: TestDatabase): Promise<{ rows: number; md5: string }> {
+  const [r] = await sql<{ rows: string; md5: string }>(
+    t,
+    `SELECT count(*) AS rows, md5(string_agg(concat_ws(',', id, gene1_id, gene2_id, metric, score), ';' ORDER BY id)) AS md5
+       FROM datasets_genesimilarity`,
+  );
+  return { rows: Number(r!.rows), md5: r!.md5 };
+}
+
+export async function tableCounts(t: TestDatabase): Promise<Record<string, number>> {
+  const tables = ['datasets_dataset', 'datasets_gene', 'datasets_data', 'datasets_genesimilarity', 'datasets_datasetsimilarity'];
+  const counts: Record<string, number> = {};
+  for (const table of tables) counts[table] = Number((await sql<{ n: string }>(t, `SELECT count(*) AS n FROM ${table}`))[0]!.n);
+  return counts;
+}
+
+export const CLI = path.join(projectRoot, 'dist', 'src', 'cli.js');
+
+/** Runs the real CLI in a subprocess, as a user would. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 300_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export const EISEN = path.join(projectRoot, 'examples', 'eisen1998-yeast.tsv');

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { runMigrate } from '../src/commands/migrate.js';
+import { createTestDatabase, runCli, sql, type TestDatabase } from './helpers.js';
+
+describe('migrate', () => {
+  let t: TestDatabase;
+  before(async () => {
+    t = await createTestDatabase();
+  });
+  after(() => t.drop());
+
+  it('creates the Django-compatible tables, then a second run changes nothing and says so', async () => {
+    const first = await runMigrate(t.config, () => undefined);
+    assert.deepEqual(first.applied, ['0001_datasets']);
+    const schemaBefore = await sql(t, `SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
+      FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2`);
+    const cli = runCli(['migrate'], t.env);
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stderr, /schema up to date: nothing to apply/);
+    assert.deepEqual(await sql(t, `SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
+      FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2`), schemaBefore);
+    assert.deepEqual((await sql<{ name: string }>(t, 'SELECT name FROM genesim_migrations')).map((r) => r.name), ['0001_datasets']);
+  });
+
+  it('has the columns, unique constraints, foreign keys and indexes Django creates', async () => {
+    const cols = await sql<{ c: string }>(t, `SELECT table_name || '.' || column_name || ':' || data_type ||
+        coalesce('(' || character_maximum_length || ')', '') || coalesce('(' || numeric_precision || ',' || numeric_scale || ')', '') AS c
+      FROM information_schema.columns WHERE table_name = 'datasets_genesimilarity' ORDER BY ordinal_position`);
+    assert.deepEqual(cols.map((r) => r.c), [
+      'datasets_genesimilarity.id:integer(32,0)',
+      'datasets_genesimilarity.gene1_id:integer(32,0)',
+      'datasets_genesimilarity.gene2_id:integer(32,0)',
+      'datasets_genesimilarity.metric:character varying(50)',
+      'datasets_genesimilarity.score:numeric(10,3)',
+    ]);
+    const constraints = await sql<{ t: string; kind: string; def: string; deferrable: boolean }>(t, `
+      SELECT conrelid::regclass::text AS t, contype AS kind, pg_get_constraintdef(oid) AS def, condeferrable AS deferrable
+      FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text LIKE 'datasets_%' ORDER BY 1, 2, 3`);
+    const sims = constraints.filter((c) => c.t === 'datasets_genesimilarity').map((c) => `${c.kind} ${c.def}${c.deferrable ? ' deferrable' : ''}`);
+    assert.deepEqual(sims, [
+      'f FOREIGN KEY (gene1_id) REFERENCES datasets_gene(id) DEFERRABLE INITIALLY DEFERRED deferrable',
+      'f FOREIGN KEY (gene2_id) REFERENCES datasets_gene(id) DEFERRABLE INITIALLY DEFERRED deferrable',
+      'p PRIMARY KEY (id)',
+      'u UNIQUE (gene1_id, gene2_id, metric)',
+    ]);
+    assert.equal(constraints.filter((c) => c.kind === 'f').length, 6, 'two FKs each on data, gene and dataset similarities');
+    const indexes = await sql<{ indexname: string }>(t, `SELECT indexname FROM pg_indexes WHERE tablename = 'datasets_genesimilarity' ORDER BY 1`);
+    assert.deepEqual(indexes.map((r) => r.indexname), [
+      'datasets_genesimilarity_gene1_id',
+      'datasets_genesimilarity_gene1_id_gene2_id_metric_uniq',
+      'datasets_genesimilarity_gene2_id',
+      'datasets_genesimilarity_pkey',
+    ]);
+  });
+});

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { diagonalId, pairCount, pairId, pairsBefore, totalRows } from '../src/similarity/pairs.js';
+import { blockSizeFor, planBlocks } from '../src/similarity/planner.js';
+
+describe('pair rule', () => {
+  it('numbers rows as the original benchmarks insert them: diagonal first, then (i, j), (j, i) for i < j', () => {
+    const n = 7;
+    const expected: string[] = [];
+    for (let i = 0; i < n; i++) expected.push(`${i},${i}`);
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) expected.push(`${i},${j}`, `${j},${i}`);
+    }
+    assert.equal(expected.length, totalRows(n));
+    const byId: string[] = [];
+    for (let i = 0; i < n; i++) byId[diagonalId(i) - 1] = `${i},${i}`;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        byId[pairId(n, i, j) - 1] = `${i},${j}`;
+        byId[pairId(n, i, j)] = `${j},${i}`;
+      }
+    }
+    assert.deepEqual(byId, expected);
+    assert.equal(pairsBefore(n, n), pairCount(n));
+  });
+});
+
+describe('row-block planner', () => {
+  for (const [n, size] of [[1, 10], [2, 1], [500, 5000], [6500, blockSizeFor(6500, 2)]] as const) {
+    it(`covers every row once and balances pairs (n=${n}, ${size} pairs a block)`, () => {
+      const blocks = planBlocks(n, size);
+      assert.equal(blocks[0]!.start, 0);
+      assert.equal(blocks[blocks.length - 1]!.end, n);
+      blocks.forEach((b, k) => {
+        assert.equal(b.index, k);
+        if (k > 0) assert.equal(b.start, blocks[k - 1]!.end);
+        assert.equal(b.pairs, pairsBefore(n, b.end) - pairsBefore(n, b.start));
+      });
+      assert.equal(blocks.reduce((s, b) => s + b.pairs, 0), pairCount(n));
+      // No block more than one row's worth over the target: equal work, not equal row counts.
+      for (const b of blocks) assert.ok(b.pairs <= Math.max(size, n - b.start - 1), `block ${b.index} has ${b.pairs} pairs`);
+      if (n === 6500) {
+        const rows = blocks.map((b) => b.end - b.start);
+        assert.ok(rows[rows.length - 2]! > 3 * rows[0]!, 'late blocks take more (shorter) rows');
+      }
+    });
+  }
+});
