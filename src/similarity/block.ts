@@ -10,8 +10,6 @@ export interface BlockTask {
   format: CopyFormat;
   start: number;
   end: number;
-  /** Include the diagonal rows start..end-1 (the block that starts at 0 carries the whole diagonal). */
-  diagonal: boolean;
 }
 
 export interface BlockStats {
@@ -45,7 +43,6 @@ export async function encodeBlock(task: BlockTask, emit: (chunk: Buffer) => void
   let encodeSeconds = 0;
   let degeneratePairs = 0;
   enc.begin();
-  if (task.diagonal) enc.diagonal(0, prepared.n);
   for (let i = task.start; i < task.end; i++) {
     const t0 = performance.now();
     degeneratePairs += scoreRow(prepared, i, scores);

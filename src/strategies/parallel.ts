@@ -3,12 +3,11 @@ import { MessageChannel } from 'node:worker_threads';
 import { finished } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { Piscina } from 'piscina';
 import { inTransaction } from '../db/connect.js';
-import { createLoadTable, dropLoadTable, INDEX_BUILDS, LOAD_TABLE, maintenanceMemory, swapIn } from '../db/swap.js';
+import { createLoadTable, dropLoadTable, INDEX_BUILD_SETTINGS, INDEX_BUILDS, LOAD_TABLE, swapIn, withoutDataForeignKeys } from '../db/swap.js';
 import { requireEmpty } from '../db/tables.js';
-import { simColumns } from '../encode/sims.js';
+import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
 import { progressBar, type Progress } from '../report/progress.js';
 import type { BlockStats, BlockTask } from '../similarity/block.js';
 import { prepare, toBuffers } from '../similarity/kernel.js';
@@ -17,7 +16,7 @@ import { blockSizeFor, planBlocks, type RowBlock } from '../similarity/planner.j
 import { removeTemp, tempPath } from '../tempFiles.js';
 import type { StreamMessage, WorkerTask } from '../../workers/score.js';
 import { throwIfAborted } from './classic.js';
-import { copySink } from './sinks.js';
+import { copyChunks, copySink, copyStream } from './sinks.js';
 import { writeReferenceTables } from './referenceTables.js';
 import type { RunContext, Strategy } from './types.js';
 
@@ -31,10 +30,6 @@ interface LoadTotals {
   lastTaskAt: number;
   firstCopyAt: number;
   lastCopyAt: number;
-}
-
-function copySql(format: string): string {
-  return `COPY ${LOAD_TABLE} (${simColumns(true).join(', ')}) FROM STDIN${format === 'binary' ? ' WITH (FORMAT binary)' : ''}`;
 }
 
 /**
@@ -60,28 +55,35 @@ export const parallelStrategy: Strategy = {
       geneIds.forEach((_, i) => (geneIds[i] = i + 1));
       const prepared = prepare(m.values, n, m.datasets.length, ctx.metric);
       const blocks = planBlocks(n, blockSizeFor(n, o.threads));
-      const base: Omit<BlockTask, 'start' | 'end' | 'diagonal'> = {
+      const base: Omit<BlockTask, 'start' | 'end'> = {
         matrix: toBuffers(prepared),
         geneIds: geneIds.buffer as SharedArrayBuffer,
         metric: ctx.metric,
         format: o.format,
       };
 
-      const totals = await timer.phase('create_sims', n * n, () => loadAll(ctx, base, blocks));
-      timer.record('compute_write', (totals.lastTaskAt - totals.firstTaskAt) / 1000, n * n);
-      timer.record('copy', (totals.lastCopyAt - totals.firstCopyAt) / 1000, n * n);
+      await timer.phase('create_diagonal_sims', n, async () => {
+        const enc = simEncoder(o.format, { geneIds, metric: ctx.metric, withIds: true });
+        enc.begin();
+        enc.diagonal(0, n);
+        enc.end();
+        await copyChunks(main, LOAD_TABLE, simColumns(true), enc.take(), o.format);
+      });
+      const totals = await timer.phase('create_sims', n * n - n, () => loadAll(ctx, base, blocks));
+      timer.record('compute_write', (totals.lastTaskAt - totals.firstTaskAt) / 1000, n * n - n);
+      timer.record('copy', (totals.lastCopyAt - totals.firstCopyAt) / 1000, n * n - n);
       timer.record('compute', totals.computeSeconds, pairCount(n));
-      timer.record('encode', totals.encodeSeconds, n * n);
+      timer.record('encode', totals.encodeSeconds, n * n - n);
       timer.record('copy_bytes', null, totals.bytes);
 
-      await timer.phase('constraints', INDEX_BUILDS.length, () => buildIndexes(ctx, n * n));
+      await timer.phase('constraints', INDEX_BUILDS.length, () => buildIndexes(ctx));
       await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${LOAD_TABLE}`));
       await timer.phase('swap', n * n, () =>
         inTransaction(main, async () => {
           // The old matrix goes first: nothing else may reference the genes about to be truncated.
           await main.query('DROP TABLE datasets_genesimilarity');
           await main.query('TRUNCATE datasets_datasetsimilarity, datasets_data, datasets_gene, datasets_dataset RESTART IDENTITY');
-          const ids = await writeReferenceTables(ctx, main, copySink);
+          const ids = await withoutDataForeignKeys(main, () => writeReferenceTables(ctx, main, copySink));
           if (ids.geneIds.some((id, i) => id !== i + 1)) throw new Error('gene ids did not come out as 1..N; the load used those');
           throwIfAborted(ctx.signal);
           await swapIn(main, n * n);
@@ -106,7 +108,7 @@ export const parallelStrategy: Strategy = {
  * slots from the start of its computation to the end of its COPY, so finished-but-unloaded
  * files (or in-flight chunks) never pile up beyond a few blocks, however fast the workers are.
  */
-async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end' | 'diagonal'>, blocks: RowBlock[]): Promise<LoadTotals> {
+async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, blocks: RowBlock[]): Promise<LoadTotals> {
   const o = ctx.parallel;
   const n = ctx.matrix.genes.length;
   const pool = new Piscina({ filename: WORKER, minThreads: o.threads, maxThreads: o.threads, idleTimeout: 1000 });
@@ -114,10 +116,10 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end' | 
   const stop = AbortSignal.any([failed.signal, ctx.signal]);
   const copies = pLimit(o.connections);
   const slots = pLimit(o.via === 'file' ? o.threads + 2 * o.connections : o.connections);
-  const bar = progressBar('parallel', n * n, 'parallel [{bar}] {percentage}% | loaded {value}/{total} | computed {computed} | {rate} rows/s | ETA {eta_formatted}');
+  const bar = progressBar('parallel', n * n - n, 'parallel [{bar}] {percentage}% | loaded {value}/{total} | computed {computed} | {rate} rows/s | ETA {eta_formatted}');
   const totals: LoadTotals = { computeSeconds: 0, encodeSeconds: 0, bytes: 0, firstTaskAt: Infinity, lastTaskAt: 0, firstCopyAt: Infinity, lastCopyAt: 0 };
   let computed = 0;
-  const taskOf = (b: RowBlock): BlockTask => ({ ...base, start: b.start, end: b.end, diagonal: b.start === 0 });
+  const taskOf = (b: RowBlock): BlockTask => ({ ...base, start: b.start, end: b.end });
   const account = (stats: BlockStats, startedAt: number) => {
     totals.computeSeconds += stats.computeSeconds;
     totals.encodeSeconds += stats.encodeSeconds;
@@ -187,16 +189,14 @@ async function withClient<T>(ctx: RunContext, work: (client: pg.PoolClient) => P
   }
 }
 
-async function copyFile(client: pg.ClientBase, file: string, format: string): Promise<void> {
-  const copy = client.query(copyFrom(copySql(format)));
-  createReadStream(file, { highWaterMark: 1 << 20 }).pipe(copy);
-  await finished(copy);
+function copyFile(client: pg.ClientBase, file: string, format: CopyFormat): Promise<void> {
+  return copyChunks(client, LOAD_TABLE, simColumns(true), createReadStream(file, { highWaterMark: 1 << 20 }), format);
 }
 
 /** One COPY fed by one worker's chunks: each chunk is acknowledged only once the socket took it. */
-async function streamBlock(client: pg.ClientBase, pool: Piscina, task: BlockTask, format: string, stop: AbortSignal): Promise<BlockStats> {
+async function streamBlock(client: pg.ClientBase, pool: Piscina, task: BlockTask, format: CopyFormat, stop: AbortSignal): Promise<BlockStats> {
   const { port1, port2 } = new MessageChannel();
-  const copy = client.query(copyFrom(copySql(format)));
+  const copy = copyStream(client, LOAD_TABLE, simColumns(true), format);
   const done = finished(copy);
   port1.on('message', (msg: StreamMessage) => {
     if ('end' in msg) {
@@ -219,21 +219,19 @@ async function streamBlock(client: pg.ClientBase, pool: Piscina, task: BlockTask
   }
 }
 
-/** The four index builds, spread over the connections, each with memory enough to sort in RAM. */
-async function buildIndexes(ctx: RunContext, rows: number): Promise<void> {
-  const concurrent = Math.min(ctx.parallel.connections, INDEX_BUILDS.length);
-  const memory = maintenanceMemory(rows, concurrent);
-  const builds = pLimit(concurrent);
+/** The four index builds, spread over the connections as each becomes free. */
+async function buildIndexes(ctx: RunContext): Promise<void> {
+  const builds = pLimit(Math.min(ctx.parallel.connections, INDEX_BUILDS.length));
   await Promise.all(
     INDEX_BUILDS.map((sql) =>
       builds(() =>
         withClient(ctx, async (client) => {
           throwIfAborted(ctx.signal);
-          await client.query(`SET maintenance_work_mem = '${memory}'`);
+          for (const setting of INDEX_BUILD_SETTINGS) await client.query(setting);
           try {
             await client.query(sql);
           } finally {
-            await client.query('RESET maintenance_work_mem');
+            await client.query('RESET ALL');
           }
         }),
       ),

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyTextRows } from '../encode/copyText.js';
-import { milliText, TextSimEncoder } from '../encode/sims.js';
+import { type CopyFormat, milliText, TextSimEncoder } from '../encode/sims.js';
 
 /** PostgreSQL's limit on bind parameters in one statement. */
 export const MAX_BIND_PARAMETERS = 65_535;
@@ -75,17 +75,21 @@ export const multiRowSink: RowSink = {
   },
 };
 
-/** Streams chunks into one COPY ... FROM STDIN, with backpressure. */
+/** A COPY ... FROM STDIN on `client`, as a writable stream. */
+export function copyStream(client: pg.ClientBase, table: string, columns: string[], format: CopyFormat = 'text') {
+  const options = format === 'binary' ? ' WITH (FORMAT binary)' : '';
+  return client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN${options}`));
+}
+
+/** Streams chunks (or a file's read stream) into one COPY, with backpressure. */
 export async function copyChunks(
   client: pg.ClientBase,
   table: string,
   columns: string[],
   chunks: Iterable<Buffer> | AsyncIterable<Buffer> | Readable,
-  format: 'text' | 'binary' = 'text',
+  format: CopyFormat = 'text',
 ): Promise<void> {
-  const options = format === 'binary' ? ' WITH (FORMAT binary)' : '';
-  const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN${options}`));
-  await pipeline(chunks instanceof Readable ? chunks : Readable.from(chunks), sink);
+  await pipeline(chunks instanceof Readable ? chunks : Readable.from(chunks), copyStream(client, table, columns, format));
 }
 
 /** COPY FROM STDIN fed from memory: one COPY per call. */

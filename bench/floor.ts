@@ -1,0 +1,154 @@
+import { chmodSync, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { availableParallelism } from 'node:os';
+import { runCreate } from '../src/commands/create.js';
+import { clientConfig } from '../src/db/connect.js';
+import type { ServerTarget } from '../src/db/embedded.js';
+import { COPY_FORMATS, type CopyFormat, TextSimEncoder } from '../src/encode/sims.js';
+import { encodedChunks } from '../src/encode/stream.js';
+import { generateMatrix } from '../src/input/generate.js';
+import { sortBySystematicName } from '../src/input/matrix.js';
+import { writeResults } from '../src/report/results.js';
+import { type Measurement, Stopwatch, Timer } from '../src/report/timer.js';
+import { prepare } from '../src/similarity/kernel.js';
+import { scoredRows } from '../src/similarity/rows.js';
+import { VIAS, type Via } from '../src/strategies/types.js';
+import { removeTemp, tempPath } from '../src/tempFiles.js';
+import { benchConfig } from './database.js';
+import { median } from './medians.js';
+
+/**
+ * genesim's parallel create against PostgreSQL's own load path on the same rows, in the same
+ * invocation: a prepared TSV loaded by server-side COPY into a bare table, then Django's
+ * constraints built one after another with the server's default settings. The ratio of the
+ * two is what carries over to other machines.
+ */
+const a = await yargs(hideBin(process.argv))
+  .option('genes', { type: 'number', default: 6500 })
+  .option('datasets', { type: 'number', default: 100 })
+  .option('runs', { type: 'number', default: 3 })
+  .option('threads', { type: 'number', default: availableParallelism() })
+  .option('connections', { type: 'number' })
+  .option('via', { choices: VIAS, default: 'file' as Via })
+  .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat })
+  .option('out', { type: 'string', default: 'bench/results' })
+  .strict()
+  .parseAsync();
+
+const say = (line: string) => process.stderr.write(`floor: ${line}\n`);
+const FLOOR = 'floor_genesimilarity';
+
+/** Every row genesim would load, as the text COPY reads it (ids included), written once. */
+async function prepareFile(): Promise<string> {
+  const m = sortBySystematicName(generateMatrix({ genes: a.genes, datasets: a.datasets, seed: 1, missing: 0 }));
+  const n = m.genes.length;
+  const geneIds = Int32Array.from({ length: n }, (_, i) => i + 1);
+  const enc = new TextSimEncoder({ geneIds, metric: 'cosine', withIds: true });
+  const file = tempPath('/tmp', 'floor', 'tsv');
+  const p = prepare(m.values, n, m.datasets.length, 'cosine');
+  enc.diagonal(0, n);
+  await pipeline(Readable.from(encodedChunks(scoredRows(p, 0, n, new Stopwatch(), { degeneratePairs: 0 }), enc)), createWriteStream(file));
+  // Server-side COPY reads the file as the server's own user.
+  chmodSync(file, 0o644);
+  return file;
+}
+
+async function floor(target: ServerTarget, file: string): Promise<Measurement[]> {
+  const c = new pg.Client(clientConfig(target));
+  await c.connect();
+  const timer = new Timer('floor');
+  const rows = a.genes * a.genes;
+  try {
+    await c.query(`DROP TABLE IF EXISTS ${FLOOR}`);
+    await c.query(`CREATE TABLE ${FLOOR} (id integer NOT NULL, gene1_id integer NOT NULL, gene2_id integer NOT NULL,
+      metric varchar(50) NOT NULL, score numeric(10, 3) NOT NULL) WITH (autovacuum_enabled = false)`);
+    await timer.phase('copy', rows, () => c.query(`COPY ${FLOOR} FROM '${file}'`));
+    const steps: [string, string][] = [
+      ['primary_key', `ALTER TABLE ${FLOOR} ADD PRIMARY KEY (id)`],
+      ['unique', `ALTER TABLE ${FLOOR} ADD UNIQUE (gene1_id, gene2_id, metric)`],
+      ['index_gene1', `CREATE INDEX ON ${FLOOR} (gene1_id)`],
+      ['index_gene2', `CREATE INDEX ON ${FLOOR} (gene2_id)`],
+      ['fk_gene1', `ALTER TABLE ${FLOOR} ADD FOREIGN KEY (gene1_id) REFERENCES datasets_gene (id) DEFERRABLE INITIALLY DEFERRED`],
+      ['fk_gene2', `ALTER TABLE ${FLOOR} ADD FOREIGN KEY (gene2_id) REFERENCES datasets_gene (id) DEFERRABLE INITIALLY DEFERRED`],
+    ];
+    const t0 = performance.now();
+    for (const [name, sql] of steps) await timer.phase(name, rows, () => c.query(sql));
+    timer.record('constraints', (performance.now() - t0) / 1000, steps.length);
+    // Autovacuum is off on this table (it would wake mid-benchmark); ANALYZE it as genesim does.
+    await timer.phase('analyze', rows, () => c.query(`ANALYZE ${FLOOR}`));
+    timer.total(rows);
+    return timer.measurements;
+  } finally {
+    await c.query(`DROP TABLE IF EXISTS ${FLOOR}`).catch(() => undefined);
+    await c.end();
+  }
+}
+
+async function genesim(config: Awaited<ReturnType<typeof benchConfig>>['config'], run: number): Promise<Measurement[]> {
+  const outcome = await runCreate(
+    config,
+    {
+      strategy: 'parallel',
+      source: { genes: a.genes, datasets: a.datasets, seed: 1, missing: 0 },
+      metric: 'cosine',
+      replace: true,
+      results: `${a.out}/runs/floor-parallel-${a.genes}-${run}.csv`,
+      parallel: { threads: a.threads, connections: a.connections ?? Math.min(a.threads, 4), via: a.via, format: a.format },
+    },
+    say,
+    new AbortController().signal,
+  );
+  return outcome.measurements;
+}
+
+const seconds = (ms: Measurement[], metric: string) => ms.find((m) => m.metric === metric)?.seconds ?? Number.NaN;
+
+const { config, stop } = await benchConfig(say);
+const target = config.db as ServerTarget;
+say(`preparing the floor's TSV file (${(a.genes * a.genes).toLocaleString('en-US')} rows)`);
+const file = await prepareFile();
+const lines: string[] = [];
+const ratios: number[] = [];
+const totals: Record<string, number[]> = { genesim: [], floor: [], floor_copy: [], floor_constraints: [], compute_write: [], copy: [], constraints: [], swap: [] };
+try {
+  for (let run = 1; run <= a.runs; run++) {
+    // Alternate which goes first, so neither always meets a warmer cache.
+    let g: Measurement[];
+    let f: Measurement[];
+    if (run % 2) {
+      g = await genesim(config, run);
+      f = await floor(target, file);
+    } else {
+      f = await floor(target, file);
+      g = await genesim(config, run);
+    }
+    const gt = seconds(g, 'parallel_total');
+    const ft = seconds(f, 'floor_total');
+    ratios.push(gt / ft);
+    totals.genesim!.push(gt);
+    totals.floor!.push(ft);
+    totals.floor_copy!.push(seconds(f, 'floor_copy'));
+    totals.floor_constraints!.push(seconds(f, 'floor_constraints'));
+    for (const k of ['compute_write', 'copy', 'constraints', 'swap']) totals[k]!.push(seconds(g, `parallel_${k}`));
+    const rss = g.find((m) => m.metric === 'parallel_peak_rss_bytes')!.count;
+    const line = `run ${run}: genesim ${gt.toFixed(1)} s (compute_write ${seconds(g, 'parallel_compute_write').toFixed(1)}, copy ${seconds(g, 'parallel_copy').toFixed(1)}, constraints ${seconds(g, 'parallel_constraints').toFixed(1)}, swap ${seconds(g, 'parallel_swap').toFixed(1)}, peak RSS ${(rss / 2 ** 20).toFixed(0)} MB) | floor ${ft.toFixed(1)} s (copy ${seconds(f, 'floor_copy').toFixed(1)}, constraints ${seconds(f, 'floor_constraints').toFixed(1)}) | ratio ${(gt / ft).toFixed(3)}`;
+    say(line);
+    lines.push(line);
+    await writeResults(`${a.out}/runs/floor-${a.genes}-${run}.csv`, f);
+  }
+} finally {
+  await removeTemp(file);
+  await stop();
+}
+const med = (k: string) => median(totals[k]!).toFixed(1);
+process.stdout.write(
+  `${lines.join('\n')}\n\nN = ${a.genes}, D = ${a.datasets}, ${a.runs} runs, threads ${a.threads}, via ${a.via}, format ${a.format}\n` +
+    `| | median s |\n|---|---:|\n| genesim parallel create (total) | ${med('genesim')} |\n| · compute_write | ${med('compute_write')} |\n| · copy | ${med('copy')} |\n| · constraints | ${med('constraints')} |\n| · swap | ${med('swap')} |\n` +
+    `| floor (server COPY + constraints one by one) | ${med('floor')} |\n| · floor COPY | ${med('floor_copy')} |\n| · floor constraints | ${med('floor_constraints')} |\n` +
+    `| **ratio genesim / floor (median of per-run ratios)** | **${median(ratios).toFixed(3)}** |\n`,
+);
+process.exit(0);

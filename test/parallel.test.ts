@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { COPY_FORMATS } from '../src/encode/sims.js';
+import { VIAS } from '../src/strategies/types.js';
+import { createTestDatabase, migrated, simChecksum, sql, tableCounts, type TestDatabase } from './helpers.js';
+import { create } from './strategies.test.js';
+
+async function constraintsOf(t: TestDatabase): Promise<string[]> {
+  const rows = await sql<{ c: string }>(t, `SELECT conname || ' ' || pg_get_constraintdef(oid) AS c FROM pg_constraint
+    WHERE conrelid = 'datasets_genesimilarity'::regclass ORDER BY 1`);
+  const indexes = await sql<{ c: string }>(t, `SELECT indexdef AS c FROM pg_indexes WHERE tablename = 'datasets_genesimilarity' ORDER BY 1`);
+  return [...rows, ...indexes].map((r) => r.c);
+}
+
+describe('parallel strategy', () => {
+  let t: TestDatabase;
+  let reference: { rows: number; md5: string };
+  let djangoConstraints: string[];
+  const tmpDir = mkdtempSync(path.join(tmpdir(), 'genesim-parallel-'));
+  before(async () => {
+    t = await createTestDatabase();
+    await create(t, 'copyfrom');
+    reference = await simChecksum(t);
+    djangoConstraints = await constraintsOf(t);
+  });
+  after(async () => {
+    await t.drop();
+    rmSync(tmpDir, { recursive: true, force: true });
+  });
+
+  for (const via of VIAS) {
+    for (const format of COPY_FORMATS) {
+      for (const threads of [1, 3]) {
+        it(`--via ${via} --format ${format} --threads ${threads}: the same table as the classic strategies`, async () => {
+          const outcome = await create(t, 'parallel', { replace: true, tmpDir, parallel: { threads, connections: 2, via, format } });
+          assert.deepEqual(await simChecksum(t), reference);
+          assert.deepEqual(await constraintsOf(t), djangoConstraints, 'the constraints and indexes Django made, by their names');
+          assert.deepEqual(readdirSync(tmpDir), [], 'no temp file left');
+          const [seq] = await sql<{ v: string }>(t, "SELECT nextval('datasets_genesimilarity_id_seq') AS v");
+          assert.equal(Number(seq!.v), reference.rows + 1, 'the sequence continues after the ids written directly');
+          const metrics = new Map(outcome.measurements.map((m) => [m.metric, m]));
+          for (const name of ['compute_write', 'copy', 'constraints', 'swap', 'total', 'peak_rss_bytes']) assert.ok(metrics.has(`parallel_${name}`), name);
+          assert.equal(metrics.get('parallel_threads')!.count, threads);
+          assert.equal(metrics.get(`parallel_via_${via}`)!.count, 1);
+          assert.ok(metrics.get('parallel_peak_rss_bytes')!.count > 10 * 2 ** 20);
+        });
+      }
+    }
+  }
+
+  it('a failure while loading (worker cannot write its file) leaves the previous matrix, no load table, no files', async () => {
+    const missingDir = path.join(tmpDir, 'does-not-exist');
+    await assert.rejects(create(t, 'parallel', { replace: true, tmpDir: missingDir, metric: 'cosine' }), /ENOENT/);
+    assert.deepEqual(await simChecksum(t), reference);
+    assert.equal((await sql(t, "SELECT 1 FROM pg_class WHERE relname = 'datasets_genesimilarity_load'")).length, 0);
+    assert.deepEqual(readdirSync(tmpDir), []);
+  });
+
+  it('a failure inside the swap transaction rolls it all back', async () => {
+    const before = await tableCounts(t);
+    await sql(t, `CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test_refuse_gene'; END $$`);
+    await sql(t, 'CREATE TRIGGER test_refuse BEFORE INSERT ON datasets_gene FOR EACH STATEMENT EXECUTE FUNCTION test_refuse()');
+    try {
+      await assert.rejects(create(t, 'parallel', { replace: true, tmpDir, metric: 'cosine' }), /test_refuse_gene/);
+    } finally {
+      await sql(t, 'DROP TRIGGER test_refuse ON datasets_gene');
+    }
+    assert.deepEqual(await simChecksum(t), reference);
+    assert.deepEqual(await tableCounts(t), before);
+    assert.deepEqual(await constraintsOf(t), djangoConstraints);
+    assert.equal((await sql(t, "SELECT 1 FROM pg_class WHERE relname LIKE 'datasets_genesimilarity_load%'")).length, 0);
+  });
+
+  it('creates into empty tables and refuses tables with data without --replace', async () => {
+    await sql(t, 'TRUNCATE datasets_genesimilarity, datasets_datasetsimilarity, datasets_data, datasets_gene, datasets_dataset RESTART IDENTITY');
+    await create(t, 'parallel', { tmpDir });
+    assert.deepEqual(await simChecksum(t), reference);
+    await assert.rejects(create(t, 'parallel', { tmpDir }), /--replace/);
+  });
+});
+
+describe('parallel strategy on a fresh database', () => {
+  let t: TestDatabase;
+  before(async () => {
+    t = await createTestDatabase();
+    await migrated(t);
+  });
+  after(() => t.drop());
+
+  it('loads the Eisen yeast data (2,467 genes) with the diagonal once and both orderings', async () => {
+    const { EISEN } = await import('./helpers.js');
+    await create(t, 'parallel', { source: { input: EISEN }, metric: 'cosine', parallel: { threads: 2, connections: 2, via: 'stream', format: 'text' } });
+    const [r] = await sql<{ rows: string; diag: string; asym: string }>(t, `SELECT count(*) AS rows,
+      count(*) FILTER (WHERE gene1_id = gene2_id) AS diag,
+      (SELECT count(*) FROM datasets_genesimilarity a JOIN datasets_genesimilarity b
+         ON b.gene1_id = a.gene2_id AND b.gene2_id = a.gene1_id AND b.metric = a.metric WHERE a.score <> b.score) AS asym
+      FROM datasets_genesimilarity`);
+    assert.equal(Number(r!.rows), 2467 * 2467);
+    assert.equal(Number(r!.diag), 2467);
+    assert.equal(Number(r!.asym), 0);
+  });
+});
