@@ -18,7 +18,7 @@ export default async function scoreBlock(task: WorkerTask): Promise<BlockStats> 
   if (task.via === 'file') {
     const fd = openSync(task.file, 'w');
     try {
-      return await encodeBlock(task, (chunk) => void writeSync(fd, chunk));
+      return await encodeBlock(task, { sync: (chunk) => void writeSync(fd, chunk) });
     } finally {
       closeSync(fd);
     }
@@ -30,12 +30,14 @@ export default async function scoreBlock(task: WorkerTask): Promise<BlockStats> 
     credits += granted;
     wake?.();
   });
-  const stats = await encodeBlock(task, async (chunk) => {
+  const stats = await encodeBlock(task, {
+    async: async (chunk) => {
     while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
     credits--;
     // A chunk owns its ArrayBuffer (allocUnsafe beyond the pool size), so it can be moved, not copied.
     const message: StreamMessage = { chunk: chunk.buffer as ArrayBuffer, offset: chunk.byteOffset, length: chunk.length };
     port.postMessage(message, [chunk.buffer as ArrayBuffer]);
+    },
   });
   // The coordinator closes the channel once it has read this, so nothing queued is lost.
   port.postMessage({ end: true } satisfies StreamMessage);

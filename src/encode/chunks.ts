@@ -2,9 +2,13 @@
 export const CHUNK_BYTES = 256 * 1024;
 
 /**
- * Bytes appended into a fixed Buffer; a full buffer is handed out as a chunk and a fresh one
- * begins. Writing bytes directly avoids building a string per row, which dominated the
- * original tool's file-generation time.
+ * Bytes appended into a fixed Buffer; a full buffer is handed out as a chunk. Writing bytes
+ * directly avoids building a string per row, which dominated the original tool's
+ * file-generation time.
+ *
+ * With a synchronous `sink` (a file descriptor) each chunk is handed over as it fills and the
+ * same buffer is reused, so memory stays at one chunk. Without one, chunks queue for `take`
+ * and each gets a buffer of its own, since an asynchronous consumer may still hold it.
  */
 export class ChunkWriter {
   buf: Buffer;
@@ -12,7 +16,10 @@ export class ChunkWriter {
   readonly chunks: Buffer[] = [];
   bytes = 0;
 
-  constructor(private readonly chunkBytes = CHUNK_BYTES) {
+  constructor(
+    private readonly sink?: (chunk: Buffer) => void,
+    private readonly chunkBytes = CHUNK_BYTES,
+  ) {
     this.buf = Buffer.allocUnsafe(chunkBytes);
   }
 
@@ -20,7 +27,7 @@ export class ChunkWriter {
   reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.cut();
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.chunkBytes));
   }
 
   bytesOf(src: Uint8Array, from: number, to: number): void {
@@ -47,9 +54,13 @@ export class ChunkWriter {
   /** Hands out what is buffered so far as a chunk. */
   cut(): void {
     if (this.pos === 0) return;
-    this.chunks.push(this.buf.subarray(0, this.pos));
     this.bytes += this.pos;
-    this.buf = Buffer.allocUnsafe(this.chunkBytes);
+    if (this.sink) {
+      this.sink(this.buf.subarray(0, this.pos));
+    } else {
+      this.chunks.push(this.buf.subarray(0, this.pos));
+      this.buf = Buffer.allocUnsafe(this.chunkBytes);
+    }
     this.pos = 0;
   }
 

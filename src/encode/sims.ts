@@ -26,8 +26,11 @@ export abstract class SimEncoder extends ChunkWriter {
   protected readonly n: number;
   rows = 0;
 
-  constructor(protected readonly o: SimEncoderOptions) {
-    super();
+  constructor(
+    protected readonly o: SimEncoderOptions,
+    sink?: (chunk: Buffer) => void,
+  ) {
+    super(sink);
     this.n = o.geneIds.length;
   }
 
@@ -73,8 +76,8 @@ export class TextSimEncoder extends SimEncoder {
   private readonly idStart: Int32Array;
   private readonly metricBytes: Buffer;
 
-  constructor(o: SimEncoderOptions) {
-    super(o);
+  constructor(o: SimEncoderOptions, sink?: (chunk: Buffer) => void) {
+    super(o, sink);
     this.metricBytes = Buffer.from(`\t${o.metric}\t`);
     const scores = Array.from({ length: 2001 }, (_, k) => `${milliText(k - 1000)}\n`);
     this.scoreStart = new Int32Array(2002);
@@ -141,8 +144,8 @@ export class BinarySimEncoder extends SimEncoder {
   private readonly scoreStart: Int32Array;
   private readonly metricField: Buffer;
 
-  constructor(o: SimEncoderOptions) {
-    super(o);
+  constructor(o: SimEncoderOptions, sink?: (chunk: Buffer) => void) {
+    super(o, sink);
     const metric = Buffer.from(o.metric, 'utf8');
     this.metricField = Buffer.alloc(4 + metric.length);
     this.metricField.writeInt32BE(metric.length, 0);
@@ -192,6 +195,6 @@ export class BinarySimEncoder extends SimEncoder {
   }
 }
 
-export function simEncoder(format: CopyFormat, o: SimEncoderOptions): SimEncoder {
-  return format === 'binary' ? new BinarySimEncoder(o) : new TextSimEncoder(o);
+export function simEncoder(format: CopyFormat, o: SimEncoderOptions, sink?: (chunk: Buffer) => void): SimEncoder {
+  return format === 'binary' ? new BinarySimEncoder(o, sink) : new TextSimEncoder(o, sink);
 }

@@ -30,14 +30,18 @@ function viewsOf(task: BlockTask): { prepared: Prepared; geneIds: Int32Array } {
   return cached;
 }
 
+/** Where a block's chunks go: a synchronous writer may be handed a reused buffer, an asynchronous one may not. */
+export type ChunkOutput = { sync: (chunk: Buffer) => void } | { async: (chunk: Buffer) => Promise<void> };
+
 /**
  * Scores and encodes one block as a complete COPY payload (header and trailer included for
- * binary), handing each finished chunk to `emit` as soon as it is full. The same code runs in
- * the worker threads and in tests.
+ * binary), handing each chunk on as soon as it is full. The same code runs in the worker
+ * threads and in the benchmarks.
  */
-export async function encodeBlock(task: BlockTask, emit: (chunk: Buffer) => void | Promise<void>): Promise<BlockStats> {
+export async function encodeBlock(task: BlockTask, out: ChunkOutput): Promise<BlockStats> {
   const { prepared, geneIds } = viewsOf(task);
-  const enc = simEncoder(task.format, { geneIds, metric: task.metric, withIds: true });
+  const enc = simEncoder(task.format, { geneIds, metric: task.metric, withIds: true }, 'sync' in out ? out.sync : undefined);
+  const emit = 'async' in out ? out.async : async () => undefined;
   const scores = new Int16Array(Math.max(prepared.n, 1));
   let computeSeconds = 0;
   let encodeSeconds = 0;

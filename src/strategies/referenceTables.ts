@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { type Matrix, transpose } from '../input/matrix.js';
+import { countMissing, type Matrix, transpose } from '../input/matrix.js';
 import { milliText } from '../encode/sims.js';
 import { prepare, scoreRow } from '../similarity/kernel.js';
 import type { RunContext } from './types.js';
@@ -39,17 +39,18 @@ export function datasetSimilarityRows(m: Matrix, datasetIds: Int32Array, metric:
   return rows;
 }
 
-/** Data values as (gene_id, dataset_id, value) rows; missing values have no row. */
-export function dataRows(m: Matrix, ids: ReferenceIds): unknown[][] {
+/**
+ * Data values as (gene_id, dataset_id, value) rows, made as they are consumed: N·D of them
+ * would otherwise be the largest thing in memory. Missing values have no row.
+ */
+export function* dataRows(m: Matrix, ids: ReferenceIds): Generator<unknown[]> {
   const d = m.datasets.length;
-  const rows: unknown[][] = [];
   for (let i = 0; i < m.genes.length; i++) {
     for (let k = 0; k < d; k++) {
       const v = m.values[i * d + k]!;
-      if (!Number.isNaN(v)) rows.push([ids.geneIds[i], ids.datasetIds[k], v]);
+      if (!Number.isNaN(v)) yield [ids.geneIds[i], ids.datasetIds[k], v];
     }
   }
-  return rows;
 }
 
 /**
@@ -67,8 +68,9 @@ export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBas
   );
   const geneIds = await idsInOrder(client, 'datasets_gene', 'systematic_name', m.genes);
   const ids = { geneIds, datasetIds };
-  const data = dataRows(m, ids);
-  await timer.phase('create_data', data.length, () => sink.rows(client, 'datasets_data', ['gene_id', 'dataset_id', 'value'], data));
+  await timer.phase('create_data', m.values.length - countMissing(m), () =>
+    sink.rows(client, 'datasets_data', ['gene_id', 'dataset_id', 'value'], dataRows(m, ids)),
+  );
   const dsims = datasetSimilarityRows(m, datasetIds, ctx.metric);
   await timer.phase('create_dataset_sims', dsims.length, () =>
     sink.rows(client, 'datasets_datasetsimilarity', ['dataset1_id', 'dataset2_id', 'metric', 'score'], dsims),

@@ -21,9 +21,25 @@ export interface SimContext {
 
 /** How a classic strategy puts rows into a table: the one place the four differ. */
 export interface RowSink {
-  rows(client: pg.ClientBase, table: string, columns: string[], rows: unknown[][]): Promise<void>;
+  /** Rows may be produced lazily; each sink takes them a statement's worth at a time. */
+  rows(client: pg.ClientBase, table: string, columns: string[], rows: Iterable<unknown[]>): Promise<void>;
   /** Gene similarities; by default as plain rows through `rows`. */
   sims(client: pg.ClientBase, batch: SimBatch, sc: SimContext): Promise<void>;
+}
+
+/** Rows per COPY text chunk of the small tables: a few hundred KB. */
+const COPY_ROWS_PER_CHUNK = 10_000;
+
+export function* batches<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let batch: T[] = [];
+  for (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** The batch as plain (gene1_id, gene2_id, metric, score) rows, score as numeric text. */
@@ -64,9 +80,7 @@ export const singleRowSink: RowSink = {
 /** Django's bulk_create(): multi-row INSERTs, as many rows each as the bind-parameter limit allows. */
 export const multiRowSink: RowSink = {
   async rows(client, table, columns, rows) {
-    const perStatement = Math.floor(MAX_BIND_PARAMETERS / columns.length);
-    for (let at = 0; at < rows.length; at += perStatement) {
-      const slice = rows.slice(at, at + perStatement);
+    for (const slice of batches(rows, Math.floor(MAX_BIND_PARAMETERS / columns.length))) {
       await client.query(insertSql(table, columns, slice.length), slice.flat());
     }
   },
@@ -95,7 +109,9 @@ export async function copyChunks(
 /** COPY FROM STDIN fed from memory: one COPY per call. */
 export const copySink: RowSink = {
   async rows(client, table, columns, rows) {
-    if (rows.length > 0) await copyChunks(client, table, columns, [copyTextRows(rows)]);
+    await copyChunks(client, table, columns, (function* () {
+      for (const slice of batches(rows, COPY_ROWS_PER_CHUNK)) yield copyTextRows(slice);
+    })());
   },
   async sims(client, batch, sc) {
     const enc = new TextSimEncoder({ geneIds: sc.geneIds, metric: sc.metric, withIds: false });
