@@ -16,6 +16,7 @@ import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
 import { STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
+import { runUpdate, UPDATE_STRATEGIES } from './update/run.js';
 
 const say = (line: string): void => void process.stderr.write(`genesim: ${line}\n`);
 
@@ -79,7 +80,7 @@ function createOptions(a: SourceArgs & Record<string, unknown>, strategy: Strate
     strategy,
     source: sourceOf(a),
     metric: a.metric as Metric,
-    replace: a.replace as boolean,
+    replace: (a.replace as boolean | undefined) ?? false,
     results: a.results as string | undefined,
     tmpDir: a['tmp-dir'] as string | undefined,
     parallel: {
@@ -144,6 +145,50 @@ export function buildCli(argv: string[]) {
       (a) => printCreate(createOptions(a, a.strategy)),
     )
     .command(
+      'update',
+      'Recompute the matrix and bring the database to it (changed scores, new and removed genes and datasets)',
+      (y) =>
+        y
+          .option('strategy', { choices: UPDATE_STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
+          .option('input', { type: 'string', describe: 'the new expression matrix: TSV, or PCL (.pcl)', conflicts: ['genes', 'from-db'] })
+          .option('from-db', { type: 'boolean', default: false, describe: 'recompute from the datasets_data table the application maintains' })
+          .option('genes', { type: 'number', describe: 'use a synthetic matrix of N genes (tests, benchmarks)', conflicts: 'from-db' })
+          .option('datasets', { type: 'number', default: 100, describe: 'datasets of the synthetic matrix' })
+          .option('seed', { type: 'number', default: 1, describe: 'seed of the synthetic matrix' })
+          .option('missing', { type: 'number', default: 0, describe: 'fraction of missing values in the synthetic matrix' })
+          .option('metric', { choices: METRICS, default: 'cosine' as Metric, describe: 'similarity over shared datasets' })
+          .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
+          .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
+          .option('results', { type: 'string', describe: 'results CSV (default benchmarks/results/<strategy>_update.csv)' })
+          .option('threads', { type: 'number', default: defaultThreads, describe: 'parallel: worker threads' })
+          .option('connections', { type: 'number', describe: 'parallel: concurrent COPY connections (default min(threads, 4))' })
+          .option('via', { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' })
+          .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' })
+          .option('tmp-dir', { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' })
+          .check(checkRanges),
+      async (a) => {
+        if (!a['from-db'] && a.input === undefined && a.genes === undefined) throw new UsageError('give --input FILE, --from-db or --genes N');
+        const c = createOptions(a, 'parallel');
+        const outcome = await runUpdate(
+          config(),
+          {
+            strategy: a.strategy,
+            source: a['from-db'] ? null : c.source,
+            metric: c.metric,
+            changedOnly: a['changed-only'],
+            keepMissingGenes: a['keep-missing-genes'],
+            results: c.results,
+            parallel: c.parallel,
+            tmpDir: c.tmpDir,
+          },
+          say,
+          interruptible(),
+        );
+        process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
+        say(`${outcome.changedRows.toLocaleString('en-US')} similarity rows written; results in ${outcome.resultsFile}`);
+      },
+    )
+    .command(
       'demo',
       'Create the matrix of the bundled yeast dataset (Eisen 1998) with the fastest strategy, replacing what is there',
       (y) => y,
@@ -161,7 +206,7 @@ export function buildCli(argv: string[]) {
               via: 'file',
               format: 'text',
             },
-            'copyfrom',
+            'parallel',
           ),
         ),
     )

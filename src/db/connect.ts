@@ -59,3 +59,13 @@ export async function inTransaction<T>(client: pg.PoolClient | pg.Client, work: 
     throw err;
   }
 }
+
+/** Borrows a pooled connection for `work`, giving it back whatever happens. */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await work(client);
+  } finally {
+    client.release();
+  }
+}

@@ -132,6 +132,19 @@ export function pairScore(p: Prepared, i: number, j: number): number {
   return dot / Math.sqrt(na * nb);
 }
 
+/** One pair in thousandths, NaN when degenerate; the same arithmetic as scoreRow. */
+export function scorePair(p: Prepared, i: number, j: number): number {
+  const { d, unit, complete, zero } = p;
+  if (complete[i] === 1 && complete[j] === 1) {
+    if (zero[i] === 1 || zero[j] === 1) return Number.NaN;
+    let s = 0;
+    for (let k = 0; k < d; k++) s += unit[i * d + k]! * unit[j * d + k]!;
+    return toMilli(s);
+  }
+  const s = pairScore(p, i, j);
+  return s !== s ? Number.NaN : toMilli(s);
+}
+
 /**
  * Scores gene i against every later gene j (the upper-triangle row i) into
  * out[0 .. n-i-2] as thousandths. Returns how many of those pairs were degenerate

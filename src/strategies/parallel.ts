@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import type pg from 'pg';
 import { Piscina } from 'piscina';
-import { inTransaction } from '../db/connect.js';
+import { inTransaction, withClient } from '../db/connect.js';
 import { createLoadTable, dropLoadTable, INDEX_BUILD_SETTINGS, INDEX_BUILDS, LOAD_TABLE, swapIn, withoutDataForeignKeys } from '../db/swap.js';
 import { requireEmpty } from '../db/tables.js';
 import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
@@ -36,70 +36,84 @@ interface LoadTotals {
  * The parallel engine: the main thread cuts the upper triangle into row blocks, a Piscina
  * pool scores and encodes them, and a coordinator COPYs the results over several connections
  * into a bare table while later blocks are still being computed. Indexes are built after
- * the load, concurrently, and the table is swapped in by renames in one transaction.
+ * the load, concurrently, and the table is swapped in by renames in one transaction, inside
+ * which `inSwap` brings the other tables to the same state.
+ *
+ * `geneIds` are the final database ids of ctx.matrix's genes, known before any gene row is
+ * written, so the load needs nothing from the swap.
  */
+export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, inSwap: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  const { matrix: m, timer, parallel: o } = ctx;
+  const n = m.genes.length;
+  const main = await ctx.db.pool.connect();
+  let loadTableMade = false;
+  try {
+    await createLoadTable(main);
+    loadTableMade = true;
+    const prepared = prepare(m.values, n, m.datasets.length, ctx.metric);
+    const blocks = planBlocks(n, blockSizeFor(n, o.threads));
+    const base: Omit<BlockTask, 'start' | 'end'> = {
+      matrix: toBuffers(prepared),
+      geneIds: geneIds.buffer as SharedArrayBuffer,
+      metric: ctx.metric,
+      format: o.format,
+    };
+
+    await timer.phase('create_diagonal_sims', n, async () => {
+      const enc = simEncoder(o.format, { geneIds, metric: ctx.metric, withIds: true });
+      enc.begin();
+      enc.diagonal(0, n);
+      enc.end();
+      await copyChunks(main, LOAD_TABLE, simColumns(true), enc.take(), o.format);
+    });
+    const totals = await timer.phase('create_sims', n * n - n, () => loadAll(ctx, base, blocks));
+    timer.record('compute_write', (totals.lastTaskAt - totals.firstTaskAt) / 1000, n * n - n);
+    timer.record('copy', (totals.lastCopyAt - totals.firstCopyAt) / 1000, n * n - n);
+    timer.record('compute', totals.computeSeconds, pairCount(n));
+    timer.record('encode', totals.encodeSeconds, n * n - n);
+    timer.record('copy_bytes', null, totals.bytes);
+
+    await timer.phase('constraints', INDEX_BUILDS.length, () => buildIndexes(ctx));
+    await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${LOAD_TABLE}`));
+    await timer.phase('swap', n * n, () =>
+      inTransaction(main, async () => {
+        // The old matrix goes first: nothing else may reference genes about to be removed.
+        await main.query('DROP TABLE datasets_genesimilarity');
+        await inSwap(main);
+        throwIfAborted(ctx.signal);
+        await swapIn(main, n * n);
+      }),
+    );
+    loadTableMade = false;
+    ctx.stats.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    timer.record('peak_rss_bytes', null, ctx.stats.peakRssBytes);
+    timer.record('threads', null, o.threads);
+    timer.record('connections', null, o.connections);
+    timer.record(`via_${o.via}`, null, 1);
+    timer.record(`format_${o.format}`, null, 1);
+  } finally {
+    if (loadTableMade) await dropLoadTable(main).catch(() => undefined);
+    main.release();
+  }
+}
+
+/** Ids 1..N in name order: what the swap's TRUNCATE ... RESTART IDENTITY then hands out. */
+function freshIds(n: number): Int32Array {
+  const ids = new Int32Array(new SharedArrayBuffer(Math.max(n, 1) * 4)).subarray(0, n);
+  ids.forEach((_, i) => (ids[i] = i + 1));
+  return ids;
+}
+
 export const parallelStrategy: Strategy = {
   name: 'parallel',
   async create(ctx) {
-    const { matrix: m, timer, parallel: o } = ctx;
-    const n = m.genes.length;
-    const main = await ctx.db.pool.connect();
-    let loadTableMade = false;
-    try {
-      await requireEmpty(main, ctx.replace);
-      await createLoadTable(main);
-      loadTableMade = true;
-
-      // Ids follow name order from 1, which is what the swap's TRUNCATE ... RESTART IDENTITY then hands out.
-      const geneIds = new Int32Array(new SharedArrayBuffer(Math.max(n, 1) * 4));
-      geneIds.forEach((_, i) => (geneIds[i] = i + 1));
-      const prepared = prepare(m.values, n, m.datasets.length, ctx.metric);
-      const blocks = planBlocks(n, blockSizeFor(n, o.threads));
-      const base: Omit<BlockTask, 'start' | 'end'> = {
-        matrix: toBuffers(prepared),
-        geneIds: geneIds.buffer as SharedArrayBuffer,
-        metric: ctx.metric,
-        format: o.format,
-      };
-
-      await timer.phase('create_diagonal_sims', n, async () => {
-        const enc = simEncoder(o.format, { geneIds, metric: ctx.metric, withIds: true });
-        enc.begin();
-        enc.diagonal(0, n);
-        enc.end();
-        await copyChunks(main, LOAD_TABLE, simColumns(true), enc.take(), o.format);
-      });
-      const totals = await timer.phase('create_sims', n * n - n, () => loadAll(ctx, base, blocks));
-      timer.record('compute_write', (totals.lastTaskAt - totals.firstTaskAt) / 1000, n * n - n);
-      timer.record('copy', (totals.lastCopyAt - totals.firstCopyAt) / 1000, n * n - n);
-      timer.record('compute', totals.computeSeconds, pairCount(n));
-      timer.record('encode', totals.encodeSeconds, n * n - n);
-      timer.record('copy_bytes', null, totals.bytes);
-
-      await timer.phase('constraints', INDEX_BUILDS.length, () => buildIndexes(ctx));
-      await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${LOAD_TABLE}`));
-      await timer.phase('swap', n * n, () =>
-        inTransaction(main, async () => {
-          // The old matrix goes first: nothing else may reference the genes about to be truncated.
-          await main.query('DROP TABLE datasets_genesimilarity');
-          await main.query('TRUNCATE datasets_datasetsimilarity, datasets_data, datasets_gene, datasets_dataset RESTART IDENTITY');
-          const ids = await withoutDataForeignKeys(main, () => writeReferenceTables(ctx, main, copySink));
-          if (ids.geneIds.some((id, i) => id !== i + 1)) throw new Error('gene ids did not come out as 1..N; the load used those');
-          throwIfAborted(ctx.signal);
-          await swapIn(main, n * n);
-        }),
-      );
-      loadTableMade = false;
-      ctx.stats.peakRssBytes = process.resourceUsage().maxRSS * 1024;
-      timer.record('peak_rss_bytes', null, ctx.stats.peakRssBytes);
-      timer.record('threads', null, o.threads);
-      timer.record('connections', null, o.connections);
-      timer.record(`via_${o.via}`, null, 1);
-      timer.record(`format_${o.format}`, null, 1);
-    } finally {
-      if (loadTableMade) await dropLoadTable(main).catch(() => undefined);
-      main.release();
-    }
+    await withClient(ctx.db.pool, (client) => requireEmpty(client, ctx.replace));
+    const geneIds = freshIds(ctx.matrix.genes.length);
+    await buildAndSwap(ctx, geneIds, async (main) => {
+      await main.query('TRUNCATE datasets_datasetsimilarity, datasets_data, datasets_gene, datasets_dataset RESTART IDENTITY');
+      const ids = await withoutDataForeignKeys(main, () => writeReferenceTables(ctx, main, copySink));
+      if (ids.geneIds.some((id, i) => id !== geneIds[i])) throw new Error('gene ids did not come out as 1..N; the load used those');
+    });
   },
 };
 
@@ -146,7 +160,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
           await copies(async () => {
             throwIfAborted(stop);
             const c0 = performance.now();
-            await withClient(ctx, (client) => copyFile(client, file, o.format));
+            await withClient(ctx.db.pool, (client) => copyFile(client, file, o.format));
             copied(c0, stats.rows);
           });
         } finally {
@@ -154,7 +168,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
         }
       } else {
         await copies(() =>
-          withClient(ctx, async (client) => {
+          withClient(ctx.db.pool, async (client) => {
             throwIfAborted(stop);
             const t0 = performance.now();
             const stats = await streamBlock(client, pool, taskOf(b), o.format, stop);
@@ -180,14 +194,6 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   }
 }
 
-async function withClient<T>(ctx: RunContext, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await ctx.db.pool.connect();
-  try {
-    return await work(client);
-  } finally {
-    client.release();
-  }
-}
 
 function copyFile(client: pg.ClientBase, file: string, format: CopyFormat): Promise<void> {
   return copyChunks(client, LOAD_TABLE, simColumns(true), createReadStream(file, { highWaterMark: 1 << 20 }), format);
@@ -225,7 +231,7 @@ async function buildIndexes(ctx: RunContext): Promise<void> {
   await Promise.all(
     INDEX_BUILDS.map((sql) =>
       builds(() =>
-        withClient(ctx, async (client) => {
+        withClient(ctx.db.pool, async (client) => {
           throwIfAborted(ctx.signal);
           for (const setting of INDEX_BUILD_SETTINGS) await client.query(setting);
           try {

@@ -1,0 +1,223 @@
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import { inTransaction, openDatabase, withClient } from '../db/connect.js';
+import { migrate } from '../db/migrate.js';
+import { RefusedError } from '../errors.js';
+import { writeResults } from '../report/results.js';
+import { type Measurement, Stopwatch, Timer } from '../report/timer.js';
+import { progressBar } from '../report/progress.js';
+import { type Metric, prepare, scorePair, scoreRow } from '../similarity/kernel.js';
+import { buildAndSwap } from '../strategies/parallel.js';
+import { throwIfAborted } from '../strategies/classic.js';
+import { SIM_TABLE } from '../strategies/sinks.js';
+import type { ParallelOptions, RunContext } from '../strategies/types.js';
+import { defaultResultsFile } from '../commands/create.js';
+import { loadSource, type MatrixSource } from '../commands/source.js';
+import { overlay, planUpdate, type UpdatePlan } from './plan.js';
+import { assignIds, deleteRemoved, syncReferenceTables, type TargetIds } from './reference.js';
+import { arraySink, emptyBatch, fileSink, perRowSink, type SinkOptions, stagedRowSink, type UpdateBatch, type UpdateSink, upsertSink } from './sims.js';
+import { readStoredMatrix, storedMetrics } from './state.js';
+
+export const UPDATE_STRATEGIES = ['baseline', 'bulk', 'copyfrom', 'copyfromfile', 'upsert', 'parallel'] as const;
+export type UpdateStrategy = (typeof UPDATE_STRATEGIES)[number];
+
+export interface UpdateOptions {
+  strategy: UpdateStrategy;
+  /** A matrix file or generator, or null to recompute from datasets_data (--from-db). */
+  source: MatrixSource | null;
+  metric: Metric;
+  changedOnly: boolean;
+  keepMissingGenes: boolean;
+  results?: string;
+  parallel: ParallelOptions;
+  tmpDir?: string;
+}
+
+export interface UpdateOutcome {
+  measurements: Measurement[];
+  resultsFile: string;
+  changedRows: number;
+  changedGenes: number;
+}
+
+const SINKS: Record<Exclude<UpdateStrategy, 'parallel'>, (o: SinkOptions) => UpdateSink> = {
+  baseline: perRowSink,
+  bulk: arraySink,
+  copyfrom: stagedRowSink,
+  copyfromfile: fileSink,
+  upsert: upsertSink,
+};
+
+/**
+ * Brings every datasets_* table to what a fresh create from the target matrix would hold,
+ * keeping the ids of genes and datasets that stay. One transaction for every strategy but
+ * baseline, which runs in autocommit as Django's save() did.
+ */
+export async function runUpdate(config: Config, o: UpdateOptions, say: (line: string) => void, signal: AbortSignal): Promise<UpdateOutcome> {
+  const input = o.source === null ? null : await loadSource(o.source);
+  const db = await openDatabase(config, say, o.parallel.connections + 2);
+  try {
+    const client = await db.pool.connect();
+    let plan: UpdatePlan;
+    let hasMatrix: boolean;
+    try {
+      await migrate(client);
+      const stored = await readStoredMatrix(client);
+      const metrics = await storedMetrics(client);
+      const others = metrics.filter((m) => m !== o.metric);
+      if (others.length > 0) {
+        throw new RefusedError(`the similarity table holds ${others.join(', ')} scores; update keeps one metric (create --replace --metric ${o.metric} to switch)`);
+      }
+      hasMatrix = metrics.length > 0;
+      const target = input === null ? stored : o.keepMissingGenes ? overlay(stored, input) : input;
+      plan = planUpdate(stored, target);
+      // The database keeps no record of which values its scores came from: with --from-db every
+      // gene is a candidate, and --changed-only still writes only the rows whose score moved.
+      if (input === null) {
+        plan.changed.fill(1);
+        plan.changedGenes = plan.changed.length;
+      }
+    } finally {
+      client.release();
+    }
+    const n = plan.target.genes.length;
+    say(
+      `${o.strategy} update: ${n} genes (${plan.geneIds.filter((id) => id === 0).length} new, ${plan.removedGeneIds.length} removed, ` +
+        `${plan.changedGenes} changed) × ${plan.target.datasets.length} datasets, ${o.metric}${o.changedOnly ? ', changed pairs only' : ''}`,
+    );
+    const timer = new Timer(`${o.strategy}_update`);
+    const ctx: RunContext = {
+      db,
+      matrix: plan.target,
+      metric: o.metric,
+      replace: true,
+      timer,
+      parallel: o.parallel,
+      tmpDir: o.tmpDir,
+      signal,
+      say,
+      stats: { degeneratePairs: 0 },
+    };
+    let changedRows: number;
+    if (o.strategy === 'parallel' && !o.changedOnly) {
+      changedRows = await parallelUpdate(ctx, plan);
+    } else {
+      // --changed-only touches few rows: the parallel engine's full rebuild would be the wrong tool.
+      const sink = SINKS[o.strategy === 'parallel' ? 'upsert' : o.strategy]({ metric: o.metric, onlyChanged: o.changedOnly, tmpDir: o.tmpDir });
+      changedRows = await classicUpdate(ctx, plan, sink, { transactional: o.strategy !== 'baseline', changedOnly: o.changedOnly, hasMatrix, fileFirst: o.strategy === 'copyfromfile' });
+    }
+    timer.total(n * n);
+    timer.record('changed_rows', null, changedRows);
+    timer.record('changed_genes', null, plan.changedGenes);
+    const resultsFile = o.results ?? defaultResultsFile(o.strategy, 'update');
+    await writeResults(resultsFile, timer.measurements);
+    return { measurements: timer.measurements, resultsFile, changedRows, changedGenes: plan.changedGenes };
+  } finally {
+    await db.close();
+  }
+}
+
+async function parallelUpdate(ctx: RunContext, plan: UpdatePlan): Promise<number> {
+  const n = plan.target.genes.length;
+  // New genes' ids are drawn before the load (sequence values outlive a rollback: a failed run leaves a gap, nothing else).
+  const ids = await withClient(ctx.db.pool, (client) => assignIds(client, plan));
+  await buildAndSwap(ctx, ids.geneIds, async (main) => {
+    await syncReferenceTables(main, plan, ids, ctx.metric, ctx.timer);
+    await deleteRemoved(main, plan);
+  });
+  return n * n;
+}
+
+interface ClassicUpdateOptions {
+  transactional: boolean;
+  changedOnly: boolean;
+  /** The table already holds this metric's matrix: pairs of existing genes are UPDATEs. */
+  hasMatrix: boolean;
+  fileFirst: boolean;
+}
+
+async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink, o: ClassicUpdateOptions): Promise<number> {
+  const client = await ctx.db.pool.connect();
+  try {
+    const work = async () => {
+      const ids = await assignIds(client, plan);
+      await syncReferenceTables(client, plan, ids, ctx.metric, ctx.timer);
+      let written = await ctx.timer.phase('delete_sims', plan.removedGeneIds.length, () => deleteSims(client, plan.removedGeneIds, !o.transactional));
+      written += await writeSims(ctx, client, plan, ids, sink, o);
+      await deleteRemoved(client, plan);
+      return written;
+    };
+    return o.transactional ? await inTransaction(client, work) : await work();
+  } finally {
+    await sink.dispose?.();
+    client.release();
+  }
+}
+
+/** Similarity rows of removed genes: one DELETE, or one per row as Django's delete() per object. */
+async function deleteSims(client: pg.ClientBase, geneIds: number[], perRow: boolean): Promise<number> {
+  if (geneIds.length === 0) return 0;
+  if (!perRow) {
+    const r = await client.query(`DELETE FROM ${SIM_TABLE} WHERE gene1_id = ANY($1) OR gene2_id = ANY($1)`, [geneIds]);
+    return r.rowCount ?? 0;
+  }
+  const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${SIM_TABLE} WHERE gene1_id = ANY($1) OR gene2_id = ANY($1)`, [geneIds]);
+  for (const { id } of rows) await client.query(`DELETE FROM ${SIM_TABLE} WHERE id = $1`, [id]);
+  return rows.length;
+}
+
+/**
+ * Scores the pairs to write, one upper-triangle row at a time, and hands each row's batch to
+ * the sink. With --changed-only only pairs with a changed gene are scored at all: a pair of
+ * genes whose values did not change cannot change score.
+ */
+async function writeSims(ctx: RunContext, client: pg.ClientBase, plan: UpdatePlan, ids: TargetIds, sink: UpdateSink, o: ClassicUpdateOptions): Promise<number> {
+  const m = plan.target;
+  const n = m.genes.length;
+  const p = prepare(m.values, n, m.datasets.length, ctx.metric);
+  const watch = new Stopwatch();
+  const scores = new Int16Array(Math.max(n, 1));
+  const isNewGene = (i: number) => !o.hasMatrix || plan.geneIds[i] === 0;
+  const candidateRows = o.changedOnly ? plan.changedGenes * n : n * n;
+  const bar = progressBar('updating', n);
+  let written = 0;
+  await sink.begin?.(client);
+  await ctx.timer.phase(o.fileFirst ? 'write_file' : 'sims', candidateRows, async () => {
+    for (let i = 0; i < n; i++) {
+      throwIfAborted(ctx.signal);
+      const b: UpdateBatch = emptyBatch();
+      const add = (a: number, c: number, milli: number, isNew: boolean) => {
+        b.gene1.push(ids.geneIds[a]!);
+        b.gene2.push(ids.geneIds[c]!);
+        b.milli.push(milli);
+        b.isNew.push(isNew);
+      };
+      if (isNewGene(i)) add(i, i, 1000, true);
+      if (!o.changedOnly || plan.changed[i]) {
+        ctx.stats.degeneratePairs += watch.time(() => scoreRow(p, i, scores));
+        for (let j = i + 1; j < n; j++) {
+          const isNew = isNewGene(i) || isNewGene(j);
+          add(i, j, scores[j - i - 1]!, isNew);
+          add(j, i, scores[j - i - 1]!, isNew);
+        }
+      } else {
+        for (let j = i + 1; j < n; j++) {
+          if (!plan.changed[j]) continue;
+          const s = watch.time(() => scorePair(p, i, j));
+          if (Number.isNaN(s)) ctx.stats.degeneratePairs++;
+          const milli = Number.isNaN(s) ? 0 : s;
+          const isNew = isNewGene(i) || isNewGene(j);
+          add(i, j, milli, isNew);
+          add(j, i, milli, isNew);
+        }
+      }
+      if (b.gene1.length > 0) written += await sink.write(client, b);
+      bar.tick(1);
+    }
+  });
+  bar.stop();
+  if (sink.finish) written += await ctx.timer.phase('sims', candidateRows, () => sink.finish!(client));
+  ctx.timer.record('compute', watch.seconds, o.changedOnly ? plan.changedGenes * n : (n * (n - 1)) / 2);
+  return written;
+}
+
