@@ -16,7 +16,7 @@ import { writeResults } from '../src/report/results.js';
 import { type Measurement, Stopwatch, Timer } from '../src/report/timer.js';
 import { prepare } from '../src/similarity/kernel.js';
 import { scoredRows } from '../src/similarity/rows.js';
-import { VIAS, type Via } from '../src/strategies/types.js';
+import { type Load, LOADS, VIAS, type Via } from '../src/strategies/types.js';
 import { removeTemp, tempPath } from '../src/tempFiles.js';
 import { benchConfig } from './database.js';
 import { median } from './medians.js';
@@ -35,6 +35,7 @@ const a = await yargs(hideBin(process.argv))
   .option('connections', { type: 'number' })
   .option('via', { choices: VIAS, default: 'file' as Via })
   .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat })
+  .option('load', { choices: LOADS, default: 'clustered' as Load })
   .option('out', { type: 'string', default: 'bench/results' })
   .strict()
   .parseAsync();
@@ -97,7 +98,7 @@ async function genesim(config: Awaited<ReturnType<typeof benchConfig>>['config']
       metric: 'cosine',
       replace: true,
       results: `${a.out}/runs/floor-parallel-${a.genes}-${run}.csv`,
-      parallel: { threads: a.threads, connections: a.connections ?? Math.min(a.threads, 4), via: a.via, format: a.format },
+      parallel: { threads: a.threads, connections: a.connections ?? Math.min(a.threads, 4), via: a.via, format: a.format, load: a.load },
     },
     say,
     new AbortController().signal,
@@ -146,7 +147,7 @@ try {
 }
 const med = (k: string) => median(totals[k]!).toFixed(1);
 process.stdout.write(
-  `${lines.join('\n')}\n\nN = ${a.genes}, D = ${a.datasets}, ${a.runs} runs, threads ${a.threads}, via ${a.via}, format ${a.format}\n` +
+  `${lines.join('\n')}\n\nN = ${a.genes}, D = ${a.datasets}, ${a.runs} runs, threads ${a.threads}, via ${a.via}, format ${a.format}, load ${a.load}\n` +
     `| | median s |\n|---|---:|\n| genesim parallel create (total) | ${med('genesim')} |\n| · compute_write | ${med('compute_write')} |\n| · copy | ${med('copy')} |\n| · constraints | ${med('constraints')} |\n| · swap | ${med('swap')} |\n` +
     `| floor (server COPY + constraints one by one) | ${med('floor')} |\n| · floor COPY | ${med('floor_copy')} |\n| · floor constraints | ${med('floor_constraints')} |\n` +
     `| **ratio genesim / floor (median of per-run ratios)** | **${median(ratios).toFixed(3)}** |\n`,

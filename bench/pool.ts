@@ -47,6 +47,7 @@ async function computeAndWrite(pool: Piscina, threads: number): Promise<void> {
         format: a.format,
         start: b.start,
         end: b.end,
+        kind: 'rows',
         via: 'file',
         file: path.join(dir, `block${b.index}`),
       } satisfies WorkerTask) as Promise<BlockStats>,

@@ -6,7 +6,7 @@ import { runCreate } from '../src/commands/create.js';
 import { COPY_FORMATS, type CopyFormat } from '../src/encode/sims.js';
 import { resultsCsv, writeResults } from '../src/report/results.js';
 import type { Measurement } from '../src/report/timer.js';
-import { STRATEGIES, type StrategyName, VIAS, type Via } from '../src/strategies/types.js';
+import { type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from '../src/strategies/types.js';
 import { benchConfig } from './database.js';
 import { medianMeasurements } from './medians.js';
 
@@ -23,6 +23,7 @@ const a = await yargs(hideBin(process.argv))
   .option('threads', { type: 'number', default: availableParallelism() })
   .option('via', { choices: VIAS, default: 'file' as Via })
   .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat })
+  .option('load', { choices: LOADS, default: 'clustered' as Load })
   .option('out', { type: 'string', default: path.join('bench', 'results') })
   .strict()
   .parseAsync();
@@ -44,7 +45,7 @@ try {
             metric: 'cosine',
             replace: true,
             results: path.join(a.out, 'runs', `${strategy}-${genes}-${run}.csv`),
-            parallel: { threads: a.threads, connections: Math.min(a.threads, 4), via: a.via, format: a.format },
+            parallel: { threads: a.threads, connections: Math.min(a.threads, 4), via: a.via, format: a.format, load: a.load },
           },
           () => undefined,
           new AbortController().signal,

@@ -14,7 +14,7 @@ import { MAX_GENERATED_GENES } from './input/generate.js';
 import { projectRoot } from './paths.js';
 import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
-import { STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
+import { type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
 import { runUpdate, UPDATE_STRATEGIES } from './update/run.js';
 
@@ -88,6 +88,7 @@ function createOptions(a: SourceArgs & Record<string, unknown>, strategy: Strate
       connections: (a.connections as number | undefined) ?? Math.min(threads, 4),
       via: a.via as Via,
       format: a.format as CopyFormat,
+      load: a.load as Load,
     },
   };
 }
@@ -140,6 +141,7 @@ export function buildCli(argv: string[]) {
           .option('connections', { type: 'number', describe: 'parallel: concurrent COPY connections (default min(threads, 4))' })
           .option('via', { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' })
           .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' })
+          .option('load', { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or C concurrent streams' })
           .option('tmp-dir', { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' })
           .check(checkRanges),
       (a) => printCreate(createOptions(a, a.strategy)),
@@ -164,6 +166,7 @@ export function buildCli(argv: string[]) {
           .option('connections', { type: 'number', describe: 'parallel: concurrent COPY connections (default min(threads, 4))' })
           .option('via', { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' })
           .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' })
+          .option('load', { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or C concurrent streams' })
           .option('tmp-dir', { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' })
           .check(checkRanges),
       async (a) => {
@@ -205,6 +208,7 @@ export function buildCli(argv: string[]) {
               threads: defaultThreads,
               via: 'file',
               format: 'text',
+              load: 'clustered',
             },
             'parallel',
           ),

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { COPY_FORMATS } from '../src/encode/sims.js';
-import { VIAS } from '../src/strategies/types.js';
+import { LOADS, VIAS } from '../src/strategies/types.js';
 import { createTestDatabase, migrated, simChecksum, sql, tableCounts, type TestDatabase } from './helpers.js';
 import { create } from './strategies.test.js';
 
@@ -30,11 +30,12 @@ describe('parallel strategy', () => {
     rmSync(tmpDir, { recursive: true, force: true });
   });
 
+  for (const load of LOADS) {
   for (const via of VIAS) {
     for (const format of COPY_FORMATS) {
       for (const threads of [1, 3]) {
-        it(`--via ${via} --format ${format} --threads ${threads}: the same table as the classic strategies`, async () => {
-          const outcome = await create(t, 'parallel', { replace: true, tmpDir, parallel: { threads, connections: 2, via, format } });
+        it(`--load ${load} --via ${via} --format ${format} --threads ${threads}: the same table as the classic strategies`, async () => {
+          const outcome = await create(t, 'parallel', { replace: true, tmpDir, parallel: { threads, connections: 2, via, format, load } });
           assert.deepEqual(await simChecksum(t), reference);
           assert.deepEqual(await constraintsOf(t), djangoConstraints, 'the constraints and indexes Django made, by their names');
           assert.deepEqual(readdirSync(tmpDir), [], 'no temp file left');
@@ -45,9 +46,16 @@ describe('parallel strategy', () => {
           assert.equal(metrics.get('parallel_threads')!.count, threads);
           assert.equal(metrics.get(`parallel_via_${via}`)!.count, 1);
           assert.ok(metrics.get('parallel_peak_rss_bytes')!.count > 10 * 2 ** 20);
+          if (load === 'clustered') {
+            // Stored in (gene1_id, gene2_id) order: the physical order is the unique index's order.
+            const [order] = await sql<{ c: string }>(t, `SELECT correlation::text AS c FROM pg_stats
+              WHERE tablename = 'datasets_genesimilarity' AND attname = 'gene1_id'`);
+            assert.equal(Number(order!.c), 1);
+          }
         });
       }
     }
+  }
   }
 
   it('a failure while loading (worker cannot write its file) leaves the previous matrix, no load table, no files', async () => {
@@ -91,7 +99,7 @@ describe('parallel strategy on a fresh database', () => {
 
   it('loads the Eisen yeast data (2,467 genes) with the diagonal once and both orderings', async () => {
     const { EISEN } = await import('./helpers.js');
-    await create(t, 'parallel', { source: { input: EISEN }, metric: 'cosine', parallel: { threads: 2, connections: 2, via: 'stream', format: 'text' } });
+    await create(t, 'parallel', { source: { input: EISEN }, metric: 'cosine', parallel: { threads: 2, connections: 2, via: 'stream', format: 'text', load: 'clustered' as const } });
     const [r] = await sql<{ rows: string; diag: string; asym: string }>(t, `SELECT count(*) AS rows,
       count(*) FILTER (WHERE gene1_id = gene2_id) AS diag,
       (SELECT count(*) FROM datasets_genesimilarity a JOIN datasets_genesimilarity b

@@ -11,7 +11,7 @@ import { runUpdate, UPDATE_STRATEGIES, type UpdateOptions, type UpdateStrategy }
 import { createTestDatabase, sql, type TestDatabase } from './helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'genesim-update-'));
-const parallel = { threads: 2, connections: 2, via: 'file' as const, format: 'text' as const };
+const parallel = { threads: 2, connections: 2, via: 'file' as const, format: 'text' as const, load: 'clustered' as const };
 
 /** Matrix A, and B: two genes' values changed, two genes added, one removed, one dataset added. */
 function matrices(): { a: Matrix; b: Matrix } {

@@ -1,45 +1,87 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
-import { type BlockStats, type BlockTask, encodeBlock } from '../src/similarity/block.js';
+import {
+  type BlockStats,
+  type BlockTask,
+  type ChunkOutput,
+  computeTriangle,
+  type EmitTask,
+  emitClustered,
+  encodeBlock,
+  type TriangleTask,
+} from '../src/similarity/block.js';
 
 /** Chunks a stream task may have in flight before the coordinator acknowledges them. */
 const STREAM_CREDITS = 4;
 
-export type WorkerTask = BlockTask & ({ via: 'file'; file: string } | { via: 'stream'; port: MessagePort });
+/** Where encoded COPY bytes go: a file of the task's own, or a MessagePort to the coordinator. */
+export type Destination = { via: 'file'; file: string } | { via: 'stream'; port: MessagePort };
+
+export type WorkerTask =
+  | (BlockTask & Destination & { kind: 'rows' })
+  | (TriangleTask & { kind: 'triangle' })
+  | (EmitTask & Destination & { kind: 'emit' });
 
 /** Messages a stream task posts: chunks (their memory transferred) and a final end marker. */
 export type StreamMessage = { chunk: ArrayBuffer; offset: number; length: number } | { end: true };
 
-/**
- * Piscina entry point: a thin wrapper that scores one row block and sends the COPY bytes to a
- * file of its own, or through a MessagePort with credit-based backpressure.
- */
-export default async function scoreBlock(task: WorkerTask): Promise<BlockStats> {
-  if (task.via === 'file') {
-    const fd = openSync(task.file, 'w');
+function readScores(file: string, at: number, count: number): Int16Array {
+  const values = new Int16Array(count);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, values, 0, count * 2, at * 2);
+  } finally {
+    closeSync(fd);
+  }
+  return values;
+}
+
+async function toDestination(d: Destination, encode: (out: ChunkOutput) => Promise<BlockStats>): Promise<BlockStats> {
+  if (d.via === 'file') {
+    const fd = openSync(d.file, 'w');
     try {
-      return await encodeBlock(task, { sync: (chunk) => void writeSync(fd, chunk) });
+      return await encode({ sync: (chunk) => void writeSync(fd, chunk) });
     } finally {
       closeSync(fd);
     }
   }
-  const port = task.port;
+  const port = d.port;
   let credits = STREAM_CREDITS;
   let wake: (() => void) | null = null;
   port.on('message', (granted: number) => {
     credits += granted;
     wake?.();
   });
-  const stats = await encodeBlock(task, {
+  const stats = await encode({
     async: async (chunk) => {
-    while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
-    credits--;
-    // A chunk owns its ArrayBuffer (allocUnsafe beyond the pool size), so it can be moved, not copied.
-    const message: StreamMessage = { chunk: chunk.buffer as ArrayBuffer, offset: chunk.byteOffset, length: chunk.length };
-    port.postMessage(message, [chunk.buffer as ArrayBuffer]);
+      while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+      credits--;
+      // A chunk owns its ArrayBuffer (allocUnsafe beyond the pool size), so it can be moved, not copied.
+      const message: StreamMessage = { chunk: chunk.buffer as ArrayBuffer, offset: chunk.byteOffset, length: chunk.length };
+      port.postMessage(message, [chunk.buffer as ArrayBuffer]);
     },
   });
   // The coordinator closes the channel once it has read this, so nothing queued is lost.
   port.postMessage({ end: true } satisfies StreamMessage);
   return stats;
+}
+
+/**
+ * Piscina entry point, a thin wrapper over src/similarity/block: score a row block and send
+ * its COPY bytes to a file or a port (`rows`); or, for a table clustered by gene1, score a
+ * block into raw score files (`triangle`) and later encode gene1 rows from them (`emit`).
+ */
+export default async function scoreBlock(task: WorkerTask): Promise<BlockStats> {
+  switch (task.kind) {
+    case 'rows':
+      return toDestination(task, (out) => encodeBlock(task, out));
+    case 'triangle': {
+      const { stats, upper, lower } = computeTriangle(task);
+      writeFileSync(task.upperFile, upper);
+      writeFileSync(task.lowerFile, lower);
+      return stats;
+    }
+    case 'emit':
+      return toDestination(task, (out) => emitClustered(task, readScores, out));
+  }
 }

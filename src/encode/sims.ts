@@ -59,6 +59,19 @@ export abstract class SimEncoder extends ChunkWriter {
     }
     this.rows += 2 * (n - i - 1);
   }
+
+  /**
+   * Every row with gene1 = g, in gene2 order: `below[i]` scores (i, g) for i < g, then the
+   * diagonal, then `above[j - g - 1]` scores (g, j) for j > g. Ids as the pair rule gives them.
+   */
+  clusteredRow(g: number, below: Int16Array, above: Int16Array): void {
+    const n = this.n;
+    for (let i = 0; i < g; i++) this.put(pairId(n, i, g) + 1, g, i, below[i]!);
+    this.put(diagonalId(g), g, g, 1000);
+    let id = pairId(n, g, g + 1);
+    for (let j = g + 1; j < n; j++, id += 2) this.put(id, g, j, above[j - g - 1]!);
+    this.rows += n;
+  }
 }
 
 /** `-0.123`, `0.000`, `1.000`: the text PostgreSQL prints for numeric(10,3), by thousandths. */

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type CopyFormat, simEncoder } from '../encode/sims.js';
 import { fromBuffers, type Prepared, type PreparedBuffers, scoreRow } from './kernel.js';
+import { pairsBefore } from './pairs.js';
 
 /** What a worker needs to score one row block; buffers are shared, never copied. */
 export interface BlockTask {
@@ -59,4 +60,93 @@ export async function encodeBlock(task: BlockTask, out: ChunkOutput): Promise<Bl
   enc.end();
   for (const chunk of enc.take()) await emit(chunk);
   return { rows: enc.rows, bytes: enc.bytes, degeneratePairs, computeSeconds, encodeSeconds };
+}
+
+/**
+ * Clustered layout. A row block's scores are stored twice as raw thousandths: `upper` holds
+ * its rows as computed, (i, j) for j > i; `lower` holds the same scores transposed, for each
+ * later gene g the scores (i, g) of the block's genes i < g. Any gene1 row g of the full
+ * matrix is then its lower parts from the blocks before it, its diagonal and its own upper
+ * row, each read sequentially: the table can be written in (gene1_id, gene2_id) order
+ * without computing any pair twice.
+ */
+export interface TriangleTask extends BlockTask {
+  upperFile: string;
+  lowerFile: string;
+}
+
+/** Offset, in values, of gene g's record in a block's lower file (block rows start..end-1). */
+export function lowerOffset(start: number, end: number, g: number): number {
+  if (g <= start) return 0;
+  if (g <= end) return ((g - start - 1) * (g - start)) / 2;
+  const r = end - start;
+  return (r * (r + 1)) / 2 + (g - 1 - end) * r;
+}
+
+/** Number of values in gene g's record: the block's genes below g. */
+export function lowerLength(start: number, end: number, g: number): number {
+  return Math.max(0, Math.min(end, g) - start);
+}
+
+export function computeTriangle(task: TriangleTask): { stats: BlockStats; upper: Int16Array; lower: Int16Array } {
+  const { prepared } = viewsOf(task);
+  const n = prepared.n;
+  const first = pairsBefore(n, task.start);
+  const upper = new Int16Array(pairsBefore(n, task.end) - first);
+  const t0 = performance.now();
+  let degeneratePairs = 0;
+  for (let i = task.start; i < task.end; i++) {
+    degeneratePairs += scoreRow(prepared, i, upper.subarray(pairsBefore(n, i) - first));
+  }
+  const lower = new Int16Array(upper.length);
+  let at = 0;
+  for (let g = task.start + 1; g < n; g++) {
+    for (let i = task.start; i < Math.min(task.end, g); i++) lower[at++] = upper[pairsBefore(n, i) - first + (g - i - 1)]!;
+  }
+  const stats = { rows: 2 * upper.length, bytes: 4 * upper.length, degeneratePairs, computeSeconds: (performance.now() - t0) / 1000, encodeSeconds: 0 };
+  return { stats, upper, lower };
+}
+
+/** The blocks whose lower files hold the (i, g) scores, i < g, of an emit block's genes. */
+export interface EmitTask extends Omit<BlockTask, 'matrix'> {
+  n: number;
+  upperFile: string;
+  lowers: { start: number; end: number; file: string }[];
+}
+
+/** Reads `count` thousandths at value offset `at` of a raw score file. */
+export type ScoreReader = (file: string, at: number, count: number) => Int16Array;
+
+/**
+ * Encodes gene1 rows start..end-1 in (gene1_id, gene2_id) order, each with its database id
+ * as the pair rule numbers it: lower part, diagonal, upper part.
+ */
+export async function emitClustered(task: EmitTask, read: ScoreReader, out: ChunkOutput): Promise<BlockStats> {
+  const { n } = task;
+  const geneIds = new Int32Array(task.geneIds).subarray(0, n);
+  const enc = simEncoder(task.format, { geneIds, metric: task.metric, withIds: true }, 'sync' in out ? out.sync : undefined);
+  const emit = 'async' in out ? out.async : async () => undefined;
+  const t0 = performance.now();
+  const first = pairsBefore(n, task.start);
+  const upper = read(task.upperFile, 0, pairsBefore(n, task.end) - first);
+  const lowers = task.lowers.map((b) => ({
+    ...b,
+    base: lowerOffset(b.start, b.end, task.start),
+    values: read(b.file, lowerOffset(b.start, b.end, task.start), lowerOffset(b.start, b.end, task.end) - lowerOffset(b.start, b.end, task.start)),
+  }));
+  const below = new Int16Array(Math.max(n, 1));
+  enc.begin();
+  for (let g = task.start; g < task.end; g++) {
+    let at = 0;
+    for (const b of lowers) {
+      const len = lowerLength(b.start, b.end, g);
+      if (len > 0) below.set(b.values.subarray(lowerOffset(b.start, b.end, g) - b.base, lowerOffset(b.start, b.end, g) - b.base + len), at);
+      at += len;
+    }
+    enc.clusteredRow(g, below, upper.subarray(pairsBefore(n, g) - first));
+    for (const chunk of enc.take()) await emit(chunk);
+  }
+  enc.end();
+  for (const chunk of enc.take()) await emit(chunk);
+  return { rows: enc.rows, bytes: enc.bytes, degeneratePairs: 0, computeSeconds: 0, encodeSeconds: (performance.now() - t0) / 1000 };
 }

@@ -1,5 +1,6 @@
+import { setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { finished } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import type pg from 'pg';
@@ -9,7 +10,7 @@ import { createLoadTable, dropLoadTable, INDEX_BUILD_SETTINGS, INDEX_BUILDS, LOA
 import { requireEmpty } from '../db/tables.js';
 import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
 import { progressBar, type Progress } from '../report/progress.js';
-import type { BlockStats, BlockTask } from '../similarity/block.js';
+import type { BlockStats, BlockTask, EmitTask } from '../similarity/block.js';
 import { prepare, toBuffers } from '../similarity/kernel.js';
 import { pairCount } from '../similarity/pairs.js';
 import { blockSizeFor, planBlocks, type RowBlock } from '../similarity/planner.js';
@@ -59,14 +60,17 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, inSwap:
       format: o.format,
     };
 
-    await timer.phase('create_diagonal_sims', n, async () => {
-      const enc = simEncoder(o.format, { geneIds, metric: ctx.metric, withIds: true });
-      enc.begin();
-      enc.diagonal(0, n);
-      enc.end();
-      await copyChunks(main, LOAD_TABLE, simColumns(true), enc.take(), o.format);
-    });
-    const totals = await timer.phase('create_sims', n * n - n, () => loadAll(ctx, base, blocks));
+    // Clustered, each gene's diagonal row sits between its lower and upper rows; otherwise it goes first.
+    if (o.load === 'concurrent') {
+      await timer.phase('create_diagonal_sims', n, async () => {
+        const enc = simEncoder(o.format, { geneIds, metric: ctx.metric, withIds: true });
+        enc.begin();
+        enc.diagonal(0, n);
+        enc.end();
+        await copyChunks(main, LOAD_TABLE, simColumns(true), enc.take(), o.format);
+      });
+    }
+    const totals = await timer.phase('create_sims', o.load === 'concurrent' ? n * n - n : n * n, () => loadAll(ctx, base, blocks));
     timer.record('compute_write', (totals.lastTaskAt - totals.firstTaskAt) / 1000, n * n - n);
     timer.record('copy', (totals.lastCopyAt - totals.firstCopyAt) / 1000, n * n - n);
     timer.record('compute', totals.computeSeconds, pairCount(n));
@@ -117,10 +121,21 @@ export const parallelStrategy: Strategy = {
   },
 };
 
+type RowsTask = Omit<BlockTask, never>;
+type EmitJob = Omit<EmitTask, never>;
+/** A task whose COPY bytes still need a destination (a file or a port). */
+type ByteTask = ({ kind: 'rows' } & RowsTask) | ({ kind: 'emit' } & EmitJob);
+
 /**
- * Runs every block through the pool and into COPY. A block holds one of a bounded number of
- * slots from the start of its computation to the end of its COPY, so finished-but-unloaded
- * files (or in-flight chunks) never pile up beyond a few blocks, however fast the workers are.
+ * Runs blocks through the pool and into COPY, with a bounded number of blocks between the
+ * start of their computation and the end of their COPY, so finished-but-unloaded files (or
+ * in-flight chunks) never pile up, however fast the workers are.
+ *
+ * concurrent: each block's rows, in pair-rule order, COPYed over C connections as they finish.
+ * clustered: blocks are scored into raw score files first, then gene1 rows are encoded from
+ * them and COPYed in (gene1_id, gene2_id) order over one connection, so the table is stored
+ * in the order of its unique and gene1 indexes: those builds then find their input sorted,
+ * and the application's "similarities of gene X" reads touch a few pages instead of thousands.
  */
 async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, blocks: RowBlock[]): Promise<LoadTotals> {
   const o = ctx.parallel;
@@ -128,12 +143,14 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   const pool = new Piscina({ filename: WORKER, minThreads: o.threads, maxThreads: o.threads, idleTimeout: 1000 });
   const failed = new AbortController();
   const stop = AbortSignal.any([failed.signal, ctx.signal]);
-  const copies = pLimit(o.connections);
-  const slots = pLimit(o.via === 'file' ? o.threads + 2 * o.connections : o.connections);
+  // Every queued task listens on it; that many listeners is the design, not a leak.
+  setMaxListeners(4 * blocks.length + 16, stop);
+  const clustered = o.load === 'clustered';
+  const copies = pLimit(clustered ? 1 : o.connections);
+  const slots = pLimit(o.via === 'file' || clustered ? o.threads + 2 * o.connections : o.connections);
   const bar = progressBar('parallel', n * n - n, 'parallel [{bar}] {percentage}% | loaded {value}/{total} | computed {computed} | {rate} rows/s | ETA {eta_formatted}');
   const totals: LoadTotals = { computeSeconds: 0, encodeSeconds: 0, bytes: 0, firstTaskAt: Infinity, lastTaskAt: 0, firstCopyAt: Infinity, lastCopyAt: 0 };
   let computed = 0;
-  const taskOf = (b: RowBlock): BlockTask => ({ ...base, start: b.start, end: b.end });
   const account = (stats: BlockStats, startedAt: number) => {
     totals.computeSeconds += stats.computeSeconds;
     totals.encodeSeconds += stats.encodeSeconds;
@@ -147,43 +164,96 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
     totals.lastCopyAt = Math.max(totals.lastCopyAt, performance.now());
     bar.tick(rows, { computed: computed.toLocaleString('en-US') });
   };
+  const run = <T>(task: WorkerTask, transferList?: MessagePort[]) => pool.run(task, { signal: stop, transferList }) as Promise<T>;
 
-  const job = (b: RowBlock) =>
-    slots(async () => {
-      throwIfAborted(stop);
-      if (o.via === 'file') {
-        const file = tempPath(ctx.tmpDir, `block${b.index}`, o.format === 'binary' ? 'bin' : 'tsv');
-        try {
-          const t0 = performance.now();
-          const stats: BlockStats = await pool.run({ ...taskOf(b), via: 'file', file } satisfies WorkerTask, { signal: stop });
-          account(stats, t0);
-          await copies(async () => {
-            throwIfAborted(stop);
-            const c0 = performance.now();
-            await withClient(ctx.db.pool, (client) => copyFile(client, file, o.format));
-            copied(c0, stats.rows);
-          });
-        } finally {
-          await removeTemp(file);
-        }
-      } else {
-        await copies(() =>
+  /** Encodes a task to a file of its own; `load` then COPYs it (its turn decided by the caller). */
+  const viaFile = async (task: ByteTask, label: string, load: (copy: () => Promise<void>) => Promise<void>) => {
+    const file = tempPath(ctx.tmpDir, label, o.format === 'binary' ? 'bin' : 'tsv');
+    try {
+      const t0 = performance.now();
+      const stats = await run<BlockStats>({ ...task, via: 'file', file } as WorkerTask);
+      account(stats, t0);
+      await load(() =>
+        copies(() =>
           withClient(ctx.db.pool, async (client) => {
             throwIfAborted(stop);
-            const t0 = performance.now();
-            const stats = await streamBlock(client, pool, taskOf(b), o.format, stop);
-            account(stats, t0);
-            copied(t0, stats.rows);
+            const c0 = performance.now();
+            await copyFile(client, file, o.format);
+            copied(c0, stats.rows);
           }),
-        );
-      }
-    }).catch((err: unknown) => {
-      failed.abort(err);
-      throw err;
+        ),
+      );
+    } finally {
+      await removeTemp(file);
+    }
+  };
+  /** Streams a task's chunks straight into a COPY. */
+  const viaStream = (task: ByteTask) =>
+    copies(() =>
+      withClient(ctx.db.pool, async (client) => {
+        throwIfAborted(stop);
+        const t0 = performance.now();
+        const stats = await streamBlock(client, run, task, o.format);
+        account(stats, t0);
+        copied(t0, stats.rows);
+      }),
+    );
+
+  const scratch: string[] = [];
+  const jobs: Promise<void>[] = [];
+  if (!clustered) {
+    for (const b of blocks) {
+      const task: ByteTask = { kind: 'rows', ...base, start: b.start, end: b.end };
+      jobs.push(slots(() => (o.via === 'file' ? viaFile(task, `block${b.index}`, (copy) => copy()) : viaStream(task))));
+    }
+  } else {
+    const triangles = blocks.map((b) => {
+      const upperFile = tempPath(ctx.tmpDir, `upper${b.index}`, 'i16');
+      const lowerFile = tempPath(ctx.tmpDir, `lower${b.index}`, 'i16');
+      scratch.push(upperFile, lowerFile);
+      const t0 = performance.now();
+      const done = run<BlockStats>({ kind: 'triangle', ...base, start: b.start, end: b.end, upperFile, lowerFile }).then((stats) => {
+        totals.computeSeconds += stats.computeSeconds;
+        totals.firstTaskAt = Math.min(totals.firstTaskAt, t0);
+        return { ...b, upperFile, lowerFile };
+      });
+      done.catch(() => undefined);
+      return done;
     });
+    blocks.forEach((b, k) => {
+      const previous = jobs[k - 1] ?? Promise.resolve();
+      jobs.push(
+        slots(async () => {
+          const ready = await Promise.all(triangles.slice(0, k + 1));
+          const task: ByteTask = {
+            kind: 'emit',
+            geneIds: base.geneIds,
+            metric: base.metric,
+            format: base.format,
+            n,
+            start: b.start,
+            end: b.end,
+            upperFile: ready[k]!.upperFile,
+            lowers: ready.map((r) => ({ start: r.start, end: r.end, file: r.lowerFile })),
+          };
+          // Rows reach the table in block order: each COPY waits for the one before it.
+          if (o.via === 'file') {
+            await viaFile(task, `emit${b.index}`, async (copy) => {
+              await previous;
+              await copy();
+            });
+          } else {
+            await previous;
+            await viaStream(task);
+          }
+          await removeTemp(ready[k]!.upperFile);
+        }),
+      );
+    });
+  }
 
   try {
-    const results = await Promise.allSettled(blocks.map(job));
+    const results = await Promise.allSettled(jobs.map((j) => j.catch((err: unknown) => (failed.abort(err), Promise.reject(err)))));
     const firstFailure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     throwIfAborted(ctx.signal);
     if (firstFailure) throw failed.signal.reason ?? firstFailure.reason;
@@ -191,16 +261,21 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   } finally {
     bar.stop();
     await pool.destroy();
+    await Promise.all(scratch.map(removeTemp));
   }
 }
-
 
 function copyFile(client: pg.ClientBase, file: string, format: CopyFormat): Promise<void> {
   return copyChunks(client, LOAD_TABLE, simColumns(true), createReadStream(file, { highWaterMark: 1 << 20 }), format);
 }
 
 /** One COPY fed by one worker's chunks: each chunk is acknowledged only once the socket took it. */
-async function streamBlock(client: pg.ClientBase, pool: Piscina, task: BlockTask, format: CopyFormat, stop: AbortSignal): Promise<BlockStats> {
+async function streamBlock(
+  client: pg.ClientBase,
+  run: <T>(task: WorkerTask, transferList?: MessagePort[]) => Promise<T>,
+  task: ByteTask,
+  format: CopyFormat,
+): Promise<BlockStats> {
   const { port1, port2 } = new MessageChannel();
   const copy = copyStream(client, LOAD_TABLE, simColumns(true), format);
   const done = finished(copy);
@@ -214,7 +289,7 @@ async function streamBlock(client: pg.ClientBase, pool: Piscina, task: BlockTask
     else copy.once('drain', () => port1.postMessage(1));
   });
   try {
-    const stats: BlockStats = await pool.run({ ...task, via: 'stream', port: port2 } satisfies WorkerTask, { transferList: [port2], signal: stop });
+    const stats = await run<BlockStats>({ ...task, via: 'stream', port: port2 } as WorkerTask, [port2]);
     await done;
     return stats;
   } catch (err) {

@@ -10,11 +10,17 @@ export type StrategyName = (typeof STRATEGIES)[number];
 export const VIAS = ['file', 'stream'] as const;
 export type Via = (typeof VIAS)[number];
 
+export const LOADS = ['clustered', 'concurrent'] as const;
+export type Load = (typeof LOADS)[number];
+
 export interface ParallelOptions {
   threads: number;
+  /** Connections for the concurrent load and for the index builds. */
   connections: number;
   via: Via;
   format: CopyFormat;
+  /** clustered: one ordered COPY stream, table stored by gene1; concurrent: C streams in any order. */
+  load: Load;
 }
 
 /** Everything a strategy needs for one run; built once by the command layer. */
