@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { finished } from 'node:stream/promises';
@@ -143,8 +142,6 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   const pool = new Piscina({ filename: WORKER, minThreads: o.threads, maxThreads: o.threads, idleTimeout: 1000 });
   const failed = new AbortController();
   const stop = AbortSignal.any([failed.signal, ctx.signal]);
-  // Every queued task listens on it; that many listeners is the design, not a leak.
-  setMaxListeners(4 * blocks.length + 16, stop);
   const clustered = o.load === 'clustered';
   const copies = pLimit(clustered ? 1 : o.connections);
   const slots = pLimit(o.via === 'file' || clustered ? o.threads + 2 * o.connections : o.connections);
@@ -164,7 +161,14 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
     totals.lastCopyAt = Math.max(totals.lastCopyAt, performance.now());
     bar.tick(rows, { computed: computed.toLocaleString('en-US') });
   };
-  const run = <T>(task: WorkerTask, transferList?: MessagePort[]) => pool.run(task, { signal: stop, transferList }) as Promise<T>;
+  // Tasks are handed to the pool only as threads free up and never aborted once there: after a
+  // failure the few running ones finish on their own and nothing new starts.
+  const threads = pLimit(o.threads);
+  const run = <T>(task: WorkerTask, transferList?: MessagePort[]) =>
+    threads(() => {
+      throwIfAborted(stop);
+      return pool.run(task, { transferList }) as Promise<T>;
+    });
 
   /** Encodes a task to a file of its own; `load` then COPYs it (its turn decided by the caller). */
   const viaFile = async (task: ByteTask, label: string, load: (copy: () => Promise<void>) => Promise<void>) => {
@@ -201,6 +205,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
 
   const scratch: string[] = [];
   const jobs: Promise<void>[] = [];
+  const background: Promise<unknown>[] = [];
   if (!clustered) {
     for (const b of blocks) {
       const task: ByteTask = { kind: 'rows', ...base, start: b.start, end: b.end };
@@ -217,7 +222,8 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
         totals.firstTaskAt = Math.min(totals.firstTaskAt, t0);
         return { ...b, upperFile, lowerFile };
       });
-      done.catch(() => undefined);
+      done.catch((err: unknown) => failed.abort(err));
+      background.push(done);
       return done;
     });
     blocks.forEach((b, k) => {
@@ -254,6 +260,8 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
 
   try {
     const results = await Promise.allSettled(jobs.map((j) => j.catch((err: unknown) => (failed.abort(err), Promise.reject(err)))));
+    // Whatever is still running in the pool must end before the pool does.
+    await Promise.allSettled(background);
     const firstFailure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     throwIfAborted(ctx.signal);
     if (firstFailure) throw failed.signal.reason ?? firstFailure.reason;
