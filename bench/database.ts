@@ -1,6 +1,5 @@
-import pg from 'pg';
 import { type Config, loadConfig, readEnv } from '../src/config.js';
-import { clientConfig, resolveServer } from '../src/db/connect.js';
+import { ensureDatabase, resolveServer } from '../src/db/connect.js';
 
 export const BENCH_DATABASE = 'genesim_bench';
 
@@ -10,13 +9,6 @@ export const BENCH_DATABASE = 'genesim_bench';
  */
 export async function benchConfig(say: (line: string) => void): Promise<{ config: Config; stop(): Promise<void> }> {
   const server = await resolveServer(loadConfig(readEnv(process.env)), say);
-  const admin = new pg.Client({ ...clientConfig(server.target), database: 'postgres' });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [BENCH_DATABASE]);
-    if (!rowCount) await admin.query(`CREATE DATABASE ${BENCH_DATABASE}`);
-  } finally {
-    await admin.end();
-  }
+  await ensureDatabase(server.target, BENCH_DATABASE);
   return { config: { db: { ...server.target, database: BENCH_DATABASE } }, stop: () => server.stop() };
 }

@@ -74,6 +74,25 @@ async function printCreate(o: CreateOptions): Promise<void> {
   say(`results written to ${outcome.resultsFile}`);
 }
 
+/** The options create and update share: where the matrix comes from, and how the parallel engine runs. */
+function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: string) {
+  return {
+    input: { type: 'string', describe: inputHelp, conflicts: 'genes' },
+    genes: { type: 'number', describe: genesHelp },
+    datasets: { type: 'number', default: 100, describe: 'datasets of the synthetic matrix' },
+    seed: { type: 'number', default: 1, describe: 'seed of the synthetic matrix' },
+    missing: { type: 'number', default: 0, describe: 'fraction of missing values in the synthetic matrix' },
+    metric: { choices: METRICS, default: 'cosine' as Metric, describe: 'similarity over shared datasets' },
+    results: { type: 'string', describe: `results CSV (default benchmarks/results/<strategy>${command === 'update' ? '_update' : ''}.csv)` },
+    threads: { type: 'number', default: defaultThreads, describe: 'parallel: worker threads' },
+    connections: { type: 'number', describe: 'parallel: connections for concurrent COPY and index builds (default min(threads, 4))' },
+    via: { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' },
+    format: { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' },
+    load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
+    'tmp-dir': { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' },
+  } as const;
+}
+
 function createOptions(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): CreateOptions {
   const threads = a.threads as number;
   return {
@@ -129,20 +148,8 @@ export function buildCli(argv: string[]) {
       (y) =>
         y
           .option('strategy', { choices: STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
-          .option('input', { type: 'string', describe: 'expression matrix: TSV, or PCL (.pcl)', conflicts: 'genes' })
-          .option('genes', { type: 'number', describe: 'use a synthetic matrix of N genes instead of --input' })
-          .option('datasets', { type: 'number', default: 100, describe: 'datasets of the synthetic matrix' })
-          .option('seed', { type: 'number', default: 1, describe: 'seed of the synthetic matrix' })
-          .option('missing', { type: 'number', default: 0, describe: 'fraction of missing values in the synthetic matrix' })
-          .option('metric', { choices: METRICS, default: 'cosine' as Metric, describe: 'similarity over shared datasets' })
           .option('replace', { type: 'boolean', default: false, describe: 'empty tables that already hold data' })
-          .option('results', { type: 'string', describe: 'results CSV (default benchmarks/results/<strategy>.csv)' })
-          .option('threads', { type: 'number', default: defaultThreads, describe: 'parallel: worker threads' })
-          .option('connections', { type: 'number', describe: 'parallel: concurrent COPY connections (default min(threads, 4))' })
-          .option('via', { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' })
-          .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' })
-          .option('load', { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or C concurrent streams' })
-          .option('tmp-dir', { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' })
+          .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
           .check(checkRanges),
       (a) => printCreate(createOptions(a, a.strategy)),
     )
@@ -152,22 +159,10 @@ export function buildCli(argv: string[]) {
       (y) =>
         y
           .option('strategy', { choices: UPDATE_STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
-          .option('input', { type: 'string', describe: 'the new expression matrix: TSV, or PCL (.pcl)', conflicts: ['genes', 'from-db'] })
-          .option('from-db', { type: 'boolean', default: false, describe: 'recompute from the datasets_data table the application maintains' })
-          .option('genes', { type: 'number', describe: 'use a synthetic matrix of N genes (tests, benchmarks)', conflicts: 'from-db' })
-          .option('datasets', { type: 'number', default: 100, describe: 'datasets of the synthetic matrix' })
-          .option('seed', { type: 'number', default: 1, describe: 'seed of the synthetic matrix' })
-          .option('missing', { type: 'number', default: 0, describe: 'fraction of missing values in the synthetic matrix' })
-          .option('metric', { choices: METRICS, default: 'cosine' as Metric, describe: 'similarity over shared datasets' })
+          .option('from-db', { type: 'boolean', default: false, describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
           .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
-          .option('results', { type: 'string', describe: 'results CSV (default benchmarks/results/<strategy>_update.csv)' })
-          .option('threads', { type: 'number', default: defaultThreads, describe: 'parallel: worker threads' })
-          .option('connections', { type: 'number', describe: 'parallel: concurrent COPY connections (default min(threads, 4))' })
-          .option('via', { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' })
-          .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' })
-          .option('load', { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or C concurrent streams' })
-          .option('tmp-dir', { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' })
+          .options(runOptions('update', 'the new expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
           .check(checkRanges),
       async (a) => {
         if (!a['from-db'] && a.input === undefined && a.genes === undefined) throw new UsageError('give --input FILE, --from-db or --genes N');

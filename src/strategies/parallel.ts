@@ -8,7 +8,7 @@ import { inTransaction, withClient } from '../db/connect.js';
 import { createLoadTable, dropLoadTable, INDEX_BUILD_SETTINGS, INDEX_BUILDS, LOAD_TABLE, swapIn, withoutDataForeignKeys } from '../db/swap.js';
 import { requireEmpty } from '../db/tables.js';
 import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
-import { progressBar, type Progress } from '../report/progress.js';
+import { progressBar } from '../report/progress.js';
 import type { BlockStats, BlockTask, EmitTask } from '../similarity/block.js';
 import { prepare, toBuffers } from '../similarity/kernel.js';
 import { pairCount } from '../similarity/pairs.js';
@@ -120,10 +120,8 @@ export const parallelStrategy: Strategy = {
   },
 };
 
-type RowsTask = Omit<BlockTask, never>;
-type EmitJob = Omit<EmitTask, never>;
 /** A task whose COPY bytes still need a destination (a file or a port). */
-type ByteTask = ({ kind: 'rows' } & RowsTask) | ({ kind: 'emit' } & EmitJob);
+type ByteTask = ({ kind: 'rows' } & BlockTask) | ({ kind: 'emit' } & EmitTask);
 
 /**
  * Runs blocks through the pool and into COPY, with a bounded number of blocks between the

@@ -45,3 +45,8 @@ export interface Strategy {
   name: StrategyName;
   create(ctx: RunContext): Promise<void>;
 }
+
+/** A RunContext with its statistics not yet counted. */
+export function runContext(fields: Omit<RunContext, 'stats'>): RunContext {
+  return { ...fields, stats: { degeneratePairs: 0 } };
+}

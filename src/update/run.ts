@@ -10,7 +10,7 @@ import { type Metric, prepare, scorePair, scoreRow } from '../similarity/kernel.
 import { buildAndSwap } from '../strategies/parallel.js';
 import { throwIfAborted } from '../strategies/classic.js';
 import { SIM_TABLE } from '../strategies/sinks.js';
-import type { ParallelOptions, RunContext } from '../strategies/types.js';
+import { type ParallelOptions, type RunContext, runContext } from '../strategies/types.js';
 import { defaultResultsFile } from '../commands/create.js';
 import { loadSource, type MatrixSource } from '../commands/source.js';
 import { overlay, planUpdate, type UpdatePlan } from './plan.js';
@@ -86,18 +86,7 @@ export async function runUpdate(config: Config, o: UpdateOptions, say: (line: st
         `${plan.changedGenes} changed) × ${plan.target.datasets.length} datasets, ${o.metric}${o.changedOnly ? ', changed pairs only' : ''}`,
     );
     const timer = new Timer(`${o.strategy}_update`);
-    const ctx: RunContext = {
-      db,
-      matrix: plan.target,
-      metric: o.metric,
-      replace: true,
-      timer,
-      parallel: o.parallel,
-      tmpDir: o.tmpDir,
-      signal,
-      say,
-      stats: { degeneratePairs: 0 },
-    };
+    const ctx = runContext({ db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say });
     let changedRows: number;
     if (o.strategy === 'parallel' && !o.changedOnly) {
       changedRows = await parallelUpdate(ctx, plan);
