@@ -121,9 +121,10 @@ export function buildCli(argv: string[]) {
       'Create the Django-compatible datasets_* tables (idempotent)',
       (y) => y,
       async () => {
-        const { applied, alreadyApplied } = await runMigrate(config(), say);
-        if (applied.length === 0) say(`schema up to date: nothing to apply (${alreadyApplied.length} applied before)`);
-        else say(`applied ${applied.join(', ')}`);
+        const { applied, alreadyApplied, adopted } = await runMigrate(config(), say);
+        if (adopted.length > 0) say(`tables already there (made by the application): recorded ${adopted.join(', ')} without running it`);
+        if (applied.length > 0) say(`applied ${applied.join(', ')}`);
+        if (applied.length + adopted.length === 0) say(`schema up to date: nothing to apply (${alreadyApplied.length} applied before)`);
       },
     )
     .command(

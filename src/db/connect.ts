@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { type Config, describeTarget } from '../config.js';
+import type { Timer } from '../report/timer.js';
 import type { RunningServer, ServerTarget } from './embedded.js';
 
 export interface Database {
@@ -47,12 +48,16 @@ export async function openDatabase(config: Config, say: (line: string) => void, 
   };
 }
 
-/** Runs `work` inside BEGIN/COMMIT on one client, rolling back on any error. */
-export async function inTransaction<T>(client: pg.PoolClient | pg.Client, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` inside BEGIN/COMMIT on one client, rolling back on any error. With a timer the
+ * COMMIT is a phase of its own: deferred foreign keys are checked there, row by row.
+ */
+export async function inTransaction<T>(client: pg.PoolClient | pg.Client, work: () => Promise<T>, timer?: Timer): Promise<T> {
   await client.query('BEGIN');
   try {
     const result = await work();
-    await client.query('COMMIT');
+    if (timer) await timer.phase('commit', 1, () => client.query('COMMIT'));
+    else await client.query('COMMIT');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -11,7 +11,12 @@ const LOCK_KEY = 0x6e5e51;
 export interface MigrateResult {
   applied: string[];
   alreadyApplied: string[];
+  /** Recorded without running: the objects they make were already there (Django made them). */
+  adopted: string[];
 }
+
+/** `-- skip if exists: TABLE` in a migration: a database whose app already made TABLE keeps its own schema. */
+const GUARD = /^-- skip if exists: ([a-z_][a-z0-9_]*)$/m;
 
 /**
  * Applies the plain-SQL files in src/db/migrations in name order, each in its own
@@ -27,7 +32,7 @@ export async function migrate(client: pg.PoolClient | pg.Client): Promise<Migrat
     const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
     const { rows } = await client.query<{ name: string }>('SELECT name FROM genesim_migrations');
     const done = new Set(rows.map((r) => r.name));
-    const result: MigrateResult = { applied: [], alreadyApplied: [] };
+    const result: MigrateResult = { applied: [], alreadyApplied: [], adopted: [] };
     for (const file of files) {
       const name = file.replace(/\.sql$/, '');
       if (done.has(name)) {
@@ -35,11 +40,13 @@ export async function migrate(client: pg.PoolClient | pg.Client): Promise<Migrat
         continue;
       }
       const sql = await readFile(path.join(MIGRATIONS_DIR, file), 'utf8');
+      const guard = GUARD.exec(sql)?.[1];
+      const present = guard !== undefined && (await client.query('SELECT to_regclass($1) AS t', [guard])).rows[0].t !== null;
       await inTransaction(client, async () => {
-        await client.query(sql);
+        if (!present) await client.query(sql);
         await client.query('INSERT INTO genesim_migrations (name) VALUES ($1)', [name]);
       });
-      result.applied.push(name);
+      (present ? result.adopted : result.applied).push(name);
     }
     return result;
   } finally {

@@ -64,19 +64,19 @@ export async function swapIn(client: pg.ClientBase, rows: number): Promise<void>
 }
 
 /**
- * The data table's foreign keys as the migration made them. Deferred, they cost two index
- * probes per row at COMMIT (650,000 rows: about 3 s); dropped and re-added around the load
- * inside the same transaction, each is checked by one join instead.
+ * Runs `load` with the data table's foreign keys lifted; call inside a transaction only.
+ * Deferred, they cost two index probes per row at COMMIT (650,000 rows: about 3 s); re-added
+ * after the load, each is checked by one join instead. The keys are read from the catalog, so
+ * a schema Django made itself (hashed constraint names) gets its own keys back unchanged.
  */
-const DATA_FOREIGN_KEYS = [
-  ['datasets_data_gene_id_fk_datasets_gene_id', 'FOREIGN KEY (gene_id) REFERENCES datasets_gene (id) DEFERRABLE INITIALLY DEFERRED'],
-  ['datasets_data_dataset_id_fk_datasets_dataset_id', 'FOREIGN KEY (dataset_id) REFERENCES datasets_dataset (id) DEFERRABLE INITIALLY DEFERRED'],
-] as const;
-
-/** Runs `load` with the data table's foreign keys lifted; call inside a transaction only. */
 export async function withoutDataForeignKeys<T>(client: pg.ClientBase, load: () => Promise<T>): Promise<T> {
-  await client.query(`ALTER TABLE datasets_data ${DATA_FOREIGN_KEYS.map(([name]) => `DROP CONSTRAINT ${name}`).join(', ')}`);
+  const { rows } = await client.query<{ name: string; def: string }>(
+    `SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint
+     WHERE conrelid = 'datasets_data'::regclass AND contype = 'f' ORDER BY conname`,
+  );
+  const keys = rows.map((r) => ({ name: `"${r.name.replace(/"/g, '""')}"`, def: r.def }));
+  if (keys.length > 0) await client.query(`ALTER TABLE datasets_data ${keys.map((k) => `DROP CONSTRAINT ${k.name}`).join(', ')}`);
   const result = await load();
-  await client.query(`ALTER TABLE datasets_data ${DATA_FOREIGN_KEYS.map(([name, def]) => `ADD CONSTRAINT ${name} ${def}`).join(', ')}`);
+  if (keys.length > 0) await client.query(`ALTER TABLE datasets_data ${keys.map((k) => `ADD CONSTRAINT ${k.name} ${k.def}`).join(', ')}`);
   return result;
 }

@@ -38,10 +38,14 @@ export function classicStrategy(name: StrategyName, sink: RowSink, options: Clas
       const client = await ctx.db.pool.connect();
       try {
         if (options.transactional) {
-          await inTransaction(client, async () => {
-            if (await requireEmpty(client, ctx.replace)) await truncateAll(client);
-            await load(ctx, client, sink, options);
-          });
+          await inTransaction(
+            client,
+            async () => {
+              if (await requireEmpty(client, ctx.replace)) await truncateAll(client);
+              await load(ctx, client, sink, options);
+            },
+            ctx.timer,
+          );
         } else {
           if (await requireEmpty(client, ctx.replace)) await truncateAll(client);
           try {

@@ -136,7 +136,7 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
       await deleteRemoved(client, plan);
       return written;
     };
-    return o.transactional ? await inTransaction(client, work) : await work();
+    return o.transactional ? await inTransaction(client, work, ctx.timer) : await work();
   } finally {
     await sink.dispose?.();
     client.release();

@@ -1,3 +1,4 @@
+-- skip if exists: datasets_genesimilarity
 -- The tables and constraints Django creates for the `datasets` app's models, with the names
 -- Django would give them (minus the hash suffixes), so the application reads them unchanged.
 
