@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
@@ -74,6 +74,7 @@ try {
     rows.push(`| ${strategy} | ${a.genes.toLocaleString('en-US')} | ${median(t.create).toFixed(1)} | ${median(t.update).toFixed(1)} | ${written.toLocaleString('en-US')} | ${median(t.changed).toFixed(2)} | ${changedWritten.toLocaleString('en-US')} |`);
   }
 } finally {
+  for (const file of Object.values(files)) rmSync(file, { force: true });
   await stop();
 }
 process.stdout.write(`${rows.join('\n')}\n\nmedians of ${a.runs} run(s), D = ${a.datasets}; update adds one dataset (every gene changes); --changed-only then corrects one gene\n${a['create-with'] === 'parallel' ? 'A is created with the parallel engine for every strategy' : "upsert's A is created with copyfromfile"}\n`);

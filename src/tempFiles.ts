@@ -14,6 +14,13 @@ let hooked = false;
 export function tempPath(dir: string | undefined, label: string, ext: string): string {
   if (!hooked) {
     process.on('exit', removeAllNow);
+    // A terminated process emits no 'exit': remove the files, then die of the signal as before.
+    for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+      process.once(signal, () => {
+        removeAllNow();
+        process.kill(process.pid, signal);
+      });
+    }
     hooked = true;
   }
   const file = path.join(dir ?? tmpdir(), `genesim-${process.pid}-${label}-${randomBytes(4).toString('hex')}.${ext}`);
