@@ -11,7 +11,10 @@ describe('command line', () => {
   before(async () => {
     t = await createTestDatabase();
   });
-  after(() => t.drop());
+  after(async () => {
+    await t.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('--help lists every command', () => {
     const r = runCli(['--help'], t.env);

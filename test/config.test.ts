@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, readEnv } from '../src/config.js';
@@ -38,5 +38,6 @@ describe('configuration', () => {
     const vars = readEnv({ PGDATABASE: 'realdb' }, dir);
     assert.equal(vars.PGHOST, 'from-file');
     assert.equal(vars.PGDATABASE, 'realdb');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

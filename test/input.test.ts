@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InputError } from '../src/errors.js';
@@ -25,6 +25,9 @@ async function inputError(f: string): Promise<InputError> {
   }
   assert.fail(`${f} loaded without error`);
 }
+
+// Root-level: the temp files serve every suite in this file.
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('TSV reader', () => {
   it('loads the Eisen 1998 yeast data: 2,467 genes × 79 conditions', async () => {

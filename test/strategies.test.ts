@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CreateOptions, runCreate } from '../src/commands/create.js';
@@ -27,6 +26,8 @@ export function createOptions(strategy: StrategyName, extra: Partial<CreateOptio
 export async function create(t: TestDatabase, strategy: StrategyName, extra: Partial<CreateOptions> = {}) {
   return runCreate(t.config, createOptions(strategy, extra), () => undefined, new AbortController().signal);
 }
+
+after(() => rmSync(resultsDir, { recursive: true, force: true }));
 
 describe('create strategies', () => {
   let t: TestDatabase;
@@ -99,7 +100,10 @@ describe('a failed load leaves nothing behind', () => {
     // A real constraint violation deep in the load: some off-diagonal score is bound to exceed 0.5.
     await sql(t, 'ALTER TABLE datasets_genesimilarity ADD CONSTRAINT test_fail_midway CHECK (gene1_id = gene2_id OR score < 0.5)');
   });
-  after(() => t.drop());
+  after(async () => {
+    await t.drop();
+    rmSync(tmpDir, { recursive: true, force: true });
+  });
 
   for (const strategy of CLASSIC) {
     it(`${strategy}: on empty tables`, async () => {
