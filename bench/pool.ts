@@ -7,7 +7,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { COPY_FORMATS, type CopyFormat } from '../src/encode/sims.js';
 import { generateMatrix } from '../src/input/generate.js';
-import { sortBySystematicName } from '../src/input/matrix.js';
+import { sharedIds, sortBySystematicName } from '../src/input/matrix.js';
 import type { BlockStats } from '../src/similarity/block.js';
 import { prepare, toBuffers } from '../src/similarity/kernel.js';
 import { blockSizeFor, planBlocks } from '../src/similarity/planner.js';
@@ -31,8 +31,7 @@ const a = await yargs(hideBin(process.argv))
 const m = sortBySystematicName(generateMatrix({ genes: a.genes, datasets: a.datasets, seed: 1, missing: 0 }));
 const n = m.genes.length;
 const prepared = prepare(m.values, n, m.datasets.length, 'cosine');
-const geneIds = new Int32Array(new SharedArrayBuffer(n * 4));
-geneIds.forEach((_, i) => (geneIds[i] = i + 1));
+const geneIds = sharedIds(Array.from({ length: n }, (_, i) => i + 1));
 const dir = mkdtempSync(path.join(tmpdir(), 'genesim-pool-'));
 const worker = new URL('../workers/score.js', import.meta.url).href;
 

@@ -25,6 +25,13 @@ export function sharedValues(length: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
 }
 
+/** Database ids on shared memory, one per gene; workers view the whole buffer, so it is exactly `values.length` long. */
+export function sharedIds(values: ArrayLike<number>): Int32Array {
+  const ids = new Int32Array(new SharedArrayBuffer(Math.max(values.length, 1) * Int32Array.BYTES_PER_ELEMENT)).subarray(0, values.length);
+  ids.set(Array.from(values));
+  return ids;
+}
+
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -34,6 +34,15 @@ function viewsOf(task: BlockTask): { prepared: Prepared; geneIds: Int32Array } {
 /** Where a block's chunks go: a synchronous writer may be handed a reused buffer, an asynchronous one may not. */
 export type ChunkOutput = { sync: (chunk: Buffer) => void } | { async: (chunk: Buffer) => Promise<void> };
 
+/** An encoder writing to `out`, and the function that passes its finished chunks on. */
+function encoderFor(task: Pick<BlockTask, 'format' | 'metric'>, geneIds: Int32Array, out: ChunkOutput) {
+  const enc = simEncoder(task.format, { geneIds, metric: task.metric, withIds: true }, 'sync' in out ? out.sync : undefined);
+  const flush = async () => {
+    if ('async' in out) for (const chunk of enc.take()) await out.async(chunk);
+  };
+  return { enc, flush };
+}
+
 /**
  * Scores and encodes one block as a complete COPY payload (header and trailer included for
  * binary), handing each chunk on as soon as it is full. The same code runs in the worker
@@ -41,8 +50,7 @@ export type ChunkOutput = { sync: (chunk: Buffer) => void } | { async: (chunk: B
  */
 export async function encodeBlock(task: BlockTask, out: ChunkOutput): Promise<BlockStats> {
   const { prepared, geneIds } = viewsOf(task);
-  const enc = simEncoder(task.format, { geneIds, metric: task.metric, withIds: true }, 'sync' in out ? out.sync : undefined);
-  const emit = 'async' in out ? out.async : async () => undefined;
+  const { enc, flush } = encoderFor(task, geneIds, out);
   const scores = new Int16Array(Math.max(prepared.n, 1));
   let computeSeconds = 0;
   let encodeSeconds = 0;
@@ -55,10 +63,10 @@ export async function encodeBlock(task: BlockTask, out: ChunkOutput): Promise<Bl
     enc.row(i, scores);
     encodeSeconds += (performance.now() - t1) / 1000;
     computeSeconds += (t1 - t0) / 1000;
-    for (const chunk of enc.take()) await emit(chunk);
+    await flush();
   }
   enc.end();
-  for (const chunk of enc.take()) await emit(chunk);
+  await flush();
   return { rows: enc.rows, bytes: enc.bytes, degeneratePairs, computeSeconds, encodeSeconds };
 }
 
@@ -123,9 +131,7 @@ export type ScoreReader = (file: string, at: number, count: number) => Int16Arra
  */
 export async function emitClustered(task: EmitTask, read: ScoreReader, out: ChunkOutput): Promise<BlockStats> {
   const { n } = task;
-  const geneIds = new Int32Array(task.geneIds).subarray(0, n);
-  const enc = simEncoder(task.format, { geneIds, metric: task.metric, withIds: true }, 'sync' in out ? out.sync : undefined);
-  const emit = 'async' in out ? out.async : async () => undefined;
+  const { enc, flush } = encoderFor(task, new Int32Array(task.geneIds).subarray(0, n), out);
   const t0 = performance.now();
   const first = pairsBefore(n, task.start);
   const upper = read(task.upperFile, 0, pairsBefore(n, task.end) - first);
@@ -144,9 +150,9 @@ export async function emitClustered(task: EmitTask, read: ScoreReader, out: Chun
       at += len;
     }
     enc.clusteredRow(g, below, upper.subarray(pairsBefore(n, g) - first));
-    for (const chunk of enc.take()) await emit(chunk);
+    await flush();
   }
   enc.end();
-  for (const chunk of enc.take()) await emit(chunk);
+  await flush();
   return { rows: enc.rows, bytes: enc.bytes, degeneratePairs: 0, computeSeconds: 0, encodeSeconds: (performance.now() - t0) / 1000 };
 }

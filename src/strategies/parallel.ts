@@ -7,6 +7,7 @@ import { Piscina } from 'piscina';
 import { inTransaction, withClient } from '../db/connect.js';
 import { createLoadTable, dropLoadTable, INDEX_BUILD_SETTINGS, INDEX_BUILDS, LOAD_TABLE, swapIn, withoutDataForeignKeys } from '../db/swap.js';
 import { requireEmpty } from '../db/tables.js';
+import { sharedIds } from '../input/matrix.js';
 import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
 import { progressBar } from '../report/progress.js';
 import type { BlockStats, BlockTask, EmitTask } from '../similarity/block.js';
@@ -94,6 +95,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, inSwap:
     timer.record('connections', null, o.connections);
     timer.record(`via_${o.via}`, null, 1);
     timer.record(`format_${o.format}`, null, 1);
+    timer.record(`load_${o.load}`, null, 1);
   } finally {
     if (loadTableMade) await dropLoadTable(main).catch(() => undefined);
     main.release();
@@ -102,9 +104,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, inSwap:
 
 /** Ids 1..N in name order: what the swap's TRUNCATE ... RESTART IDENTITY then hands out. */
 function freshIds(n: number): Int32Array {
-  const ids = new Int32Array(new SharedArrayBuffer(Math.max(n, 1) * 4)).subarray(0, n);
-  ids.forEach((_, i) => (ids[i] = i + 1));
-  return ids;
+  return sharedIds(Array.from({ length: n }, (_, i) => i + 1));
 }
 
 export const parallelStrategy: Strategy = {

@@ -3,6 +3,7 @@ import type { Timer } from '../report/timer.js';
 import type { Metric } from '../similarity/kernel.js';
 import { datasetSimilarityRows } from '../strategies/referenceTables.js';
 import { copySink } from '../strategies/sinks.js';
+import { sharedIds } from '../input/matrix.js';
 import type { UpdatePlan } from './plan.js';
 import { allocateIds } from './state.js';
 
@@ -23,9 +24,8 @@ export async function assignIds(client: pg.ClientBase, plan: UpdatePlan): Promis
     });
     return out;
   };
-  const geneIds = new Int32Array(new SharedArrayBuffer(Math.max(plan.geneIds.length, 1) * 4));
-  geneIds.set(await fill(plan.geneIds, 'datasets_gene'));
-  return { geneIds: geneIds.subarray(0, plan.geneIds.length), datasetIds: await fill(plan.datasetIds, 'datasets_dataset') };
+  // The parallel engine hands gene ids to its workers: they live on shared memory.
+  return { geneIds: sharedIds(await fill(plan.geneIds, 'datasets_gene')), datasetIds: await fill(plan.datasetIds, 'datasets_dataset') };
 }
 
 function changedGeneIds(plan: UpdatePlan, ids: TargetIds): number[] {
