@@ -24,6 +24,7 @@ const a = await yargs(hideBin(process.argv))
   .option('datasets', { type: 'number', default: 100 })
   .option('threads', { type: 'array', number: true, default: [1, 2, 4, 8] })
   .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat })
+  .option('layout', { choices: ['rows', 'clustered'] as const, default: 'clustered' as const, describe: 'concurrent load tasks, or the clustered load\'s two passes' })
   .option('max-time', { type: 'number', default: 20, describe: 'seconds benchmark.js may spend per pool size' })
   .strict()
   .parseAsync();
@@ -37,25 +38,41 @@ const worker = new URL('../workers/score.js', import.meta.url).href;
 
 async function computeAndWrite(pool: Piscina, threads: number): Promise<void> {
   const blocks = planBlocks(n, blockSizeFor(n, threads));
-  await Promise.all(
-    blocks.map((b) =>
-      pool.run({
-        matrix: toBuffers(prepared),
-        geneIds: geneIds.buffer as SharedArrayBuffer,
-        metric: 'cosine',
-        format: a.format,
-        start: b.start,
-        end: b.end,
-        kind: 'rows',
-        via: 'file',
-        file: path.join(dir, `block${b.index}`),
-      } satisfies WorkerTask) as Promise<BlockStats>,
-    ),
-  );
+  const base = { matrix: toBuffers(prepared), geneIds: geneIds.buffer as SharedArrayBuffer, metric: 'cosine', format: a.format };
+  const file = (kind: string, k: number) => path.join(dir, `${kind}${k}`);
+  if (a.layout === 'rows') {
+    await Promise.all(
+      blocks.map((b) => pool.run({ ...base, start: b.start, end: b.end, kind: 'rows', via: 'file', file: file('block', b.index) } satisfies WorkerTask)),
+    );
+  } else {
+    // The clustered load's two passes: raw scores and their transpose, then gene1 rows encoded from them.
+    await Promise.all(
+      blocks.map((b) =>
+        pool.run({ ...base, start: b.start, end: b.end, kind: 'triangle', upperFile: file('upper', b.index), lowerFile: file('lower', b.index) } satisfies WorkerTask),
+      ),
+    );
+    await Promise.all(
+      blocks.map((b, k) =>
+        pool.run({
+          kind: 'emit',
+          geneIds: base.geneIds,
+          metric: base.metric,
+          format: base.format,
+          n,
+          start: b.start,
+          end: b.end,
+          upperFile: file('upper', b.index),
+          lowers: blocks.slice(0, k + 1).map((l) => ({ start: l.start, end: l.end, file: file('lower', l.index) })),
+          via: 'file',
+          file: file('emit', b.index),
+        } satisfies WorkerTask) as Promise<BlockStats>,
+      ),
+    );
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 
-const suite = new Benchmark.Suite(`compute+write, N = ${n}, D = ${a.datasets}, ${a.format}`);
+const suite = new Benchmark.Suite(`compute+write, N = ${n}, D = ${a.datasets}, ${a.format}, ${a.layout} layout`);
 const pools = new Map<number, Piscina>();
 for (const threads of a.threads) {
   const pool = new Piscina({ filename: worker, minThreads: threads, maxThreads: threads });
