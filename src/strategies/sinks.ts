@@ -102,8 +102,10 @@ export async function copyChunks(
   columns: string[],
   chunks: Iterable<Buffer> | AsyncIterable<Buffer> | Readable,
   format: CopyFormat = 'text',
+  signal?: AbortSignal,
 ): Promise<void> {
-  await pipeline(chunks instanceof Readable ? chunks : Readable.from(chunks), copyStream(client, table, columns, format));
+  // On abort the pipeline destroys the COPY stream, which makes the server fail the COPY.
+  await pipeline(chunks instanceof Readable ? chunks : Readable.from(chunks), copyStream(client, table, columns, format), { signal });
 }
 
 /** COPY FROM STDIN fed from memory: one COPY per call. */

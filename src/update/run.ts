@@ -134,6 +134,7 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
       let written = await ctx.timer.phase('delete_sims', plan.removedGeneIds.length, () => deleteSims(client, plan.removedGeneIds, !o.transactional));
       written += await writeSims(ctx, client, plan, ids, sink, o);
       await deleteRemoved(client, plan);
+      throwIfAborted(ctx.signal);
       return written;
     };
     return o.transactional ? await inTransaction(client, work, ctx.timer) : await work();
