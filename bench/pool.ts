@@ -8,7 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { COPY_FORMATS, type CopyFormat } from '../src/encode/sims.js';
 import { generateMatrix } from '../src/input/generate.js';
 import { sharedIds, sortBySystematicName } from '../src/input/matrix.js';
-import type { BlockStats } from '../src/similarity/block.js';
+import { type BlockStats, emitTaskFor } from '../src/similarity/block.js';
 import { prepare, toBuffers } from '../src/similarity/kernel.js';
 import { blockSizeFor, planBlocks } from '../src/similarity/planner.js';
 import type { WorkerTask } from '../workers/score.js';
@@ -52,21 +52,10 @@ async function computeAndWrite(pool: Piscina, threads: number): Promise<void> {
       ),
     );
     await Promise.all(
-      blocks.map((b, k) =>
-        pool.run({
-          kind: 'emit',
-          geneIds: base.geneIds,
-          metric: base.metric,
-          format: base.format,
-          n,
-          start: b.start,
-          end: b.end,
-          upperFile: file('upper', b.index),
-          lowers: blocks.slice(0, k + 1).map((l) => ({ start: l.start, end: l.end, file: file('lower', l.index) })),
-          via: 'file',
-          file: file('emit', b.index),
-        } satisfies WorkerTask) as Promise<BlockStats>,
-      ),
+      blocks.map((b, k) => {
+        const scored = blocks.slice(0, k + 1).map((l) => ({ start: l.start, end: l.end, upperFile: file('upper', l.index), lowerFile: file('lower', l.index) }));
+        return pool.run({ kind: 'emit', ...emitTaskFor(base, n, scored), via: 'file', file: file('emit', b.index) } satisfies WorkerTask) as Promise<BlockStats>;
+      }),
     );
   }
   rmSync(dir, { recursive: true, force: true });

@@ -122,6 +122,29 @@ export interface EmitTask extends Omit<BlockTask, 'matrix'> {
   lowers: { start: number; end: number; file: string }[];
 }
 
+/** A scored block and its raw score files. */
+export interface ScoredBlock {
+  start: number;
+  end: number;
+  upperFile: string;
+  lowerFile: string;
+}
+
+/** The emit task for the last of `scored`, which lists every block up to and including it, in order. */
+export function emitTaskFor(base: Pick<BlockTask, 'geneIds' | 'metric' | 'format'>, n: number, scored: ScoredBlock[]): EmitTask {
+  const own = scored[scored.length - 1]!;
+  return {
+    geneIds: base.geneIds,
+    metric: base.metric,
+    format: base.format,
+    n,
+    start: own.start,
+    end: own.end,
+    upperFile: own.upperFile,
+    lowers: scored.map((b) => ({ start: b.start, end: b.end, file: b.lowerFile })),
+  };
+}
+
 /** Reads `count` thousandths at value offset `at` of a raw score file. */
 export type ScoreReader = (file: string, at: number, count: number) => Int16Array;
 

@@ -10,7 +10,7 @@ import { requireEmpty } from '../db/tables.js';
 import { sharedIds } from '../input/matrix.js';
 import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
 import { progressBar } from '../report/progress.js';
-import type { BlockStats, BlockTask, EmitTask } from '../similarity/block.js';
+import { type BlockStats, type BlockTask, type EmitTask, emitTaskFor } from '../similarity/block.js';
 import { prepare, toBuffers } from '../similarity/kernel.js';
 import { pairCount } from '../similarity/pairs.js';
 import { blockSizeFor, planBlocks, type RowBlock } from '../similarity/planner.js';
@@ -229,17 +229,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
       jobs.push(
         slots(async () => {
           const ready = await Promise.all(triangles.slice(0, k + 1));
-          const task: ByteTask = {
-            kind: 'emit',
-            geneIds: base.geneIds,
-            metric: base.metric,
-            format: base.format,
-            n,
-            start: b.start,
-            end: b.end,
-            upperFile: ready[k]!.upperFile,
-            lowers: ready.map((r) => ({ start: r.start, end: r.end, file: r.lowerFile })),
-          };
+          const task: ByteTask = { kind: 'emit', ...emitTaskFor(base, n, ready) };
           // Rows reach the table in block order: each COPY waits for the one before it.
           if (o.via === 'file') {
             await viaFile(task, `emit${b.index}`, async (copy) => {
