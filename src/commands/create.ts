@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
+import { type EngineEvent, Events } from '../engine/events.js';
 import { writeResults } from '../report/results.js';
 import { type Measurement, Timer } from '../report/timer.js';
 import { strategyNamed } from '../strategies/index.js';
@@ -35,7 +36,9 @@ export function defaultResultsFile(strategy: string, operation = 'create'): stri
  * Reads and validates the whole input before touching the database, so bad input never
  * leaves anything behind; then migrates if needed and runs the strategy.
  */
-export async function runCreate(config: Config, o: CreateOptions, say: (line: string) => void, signal: AbortSignal): Promise<CreateOutcome> {
+export async function runCreate(config: Config, o: CreateOptions, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<CreateOutcome> {
+  const events = new Events(onEvent);
+  const say = events.notice;
   const matrix = await loadSource(o.source);
   const n = matrix.genes.length;
   say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
@@ -48,8 +51,8 @@ export async function runCreate(config: Config, o: CreateOptions, say: (line: st
     } finally {
       client.release();
     }
-    const timer = new Timer(o.strategy);
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say });
+    const timer = new Timer(o.strategy, onEvent);
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events });
     const strategy = await strategyNamed(o.strategy);
     await strategy.create(ctx);
     timer.total(n * n);

@@ -1,4 +1,5 @@
 import type { Database } from '../db/connect.js';
+import type { Events } from '../engine/events.js';
 import type { CopyFormat } from '../encode/sims.js';
 import type { Matrix } from '../input/matrix.js';
 import type { Metric } from '../similarity/kernel.js';
@@ -36,6 +37,9 @@ export interface RunContext {
   /** Directory for temp files (the OS default when absent). */
   tmpDir?: string;
   signal: AbortSignal;
+  /** Where the run reports: phases, progress, notices. Strategies know no terminal. */
+  events: Events;
+  /** `events.notice`: a line for the user. */
   say: (line: string) => void;
   /** Filled by the strategy: pairs scored 0 for lack of shared dimensions or norm. */
   stats: { degeneratePairs: number; peakRssBytes?: number };
@@ -47,6 +51,6 @@ export interface Strategy {
 }
 
 /** A RunContext with its statistics not yet counted. */
-export function runContext(fields: Omit<RunContext, 'stats'>): RunContext {
-  return { ...fields, stats: { degeneratePairs: 0 } };
+export function runContext(fields: Omit<RunContext, 'stats' | 'say'>): RunContext {
+  return { ...fields, say: fields.events.notice, stats: { degeneratePairs: 0 } };
 }

@@ -5,7 +5,7 @@ import { migrate } from '../db/migrate.js';
 import { RefusedError } from '../errors.js';
 import { writeResults } from '../report/results.js';
 import { type Measurement, Stopwatch, Timer } from '../report/timer.js';
-import { progressBar } from '../report/progress.js';
+import { type EngineEvent, Events } from '../engine/events.js';
 import { type Metric, prepare, scorePair, scoreRow } from '../similarity/kernel.js';
 import { buildAndSwap } from '../strategies/parallel.js';
 import { throwIfAborted } from '../strategies/classic.js';
@@ -53,7 +53,9 @@ const SINKS: Record<Exclude<UpdateStrategy, 'parallel'>, (o: SinkOptions) => Upd
  * keeping the ids of genes and datasets that stay. One transaction for every strategy but
  * baseline, which runs in autocommit as Django's save() did.
  */
-export async function runUpdate(config: Config, o: UpdateOptions, say: (line: string) => void, signal: AbortSignal): Promise<UpdateOutcome> {
+export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<UpdateOutcome> {
+  const events = new Events(onEvent);
+  const say = events.notice;
   const input = o.source === null ? null : await loadSource(o.source);
   const db = await openDatabase(config, say, o.parallel.connections + 2);
   try {
@@ -85,8 +87,8 @@ export async function runUpdate(config: Config, o: UpdateOptions, say: (line: st
       `${o.strategy} update: ${n} genes (${plan.geneIds.filter((id) => id === 0).length} new, ${plan.removedGeneIds.length} removed, ` +
         `${plan.changedGenes} changed) × ${plan.target.datasets.length} datasets, ${o.metric}${o.changedOnly ? ', changed pairs only' : ''}`,
     );
-    const timer = new Timer(`${o.strategy}_update`);
-    const ctx = runContext({ db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say });
+    const timer = new Timer(`${o.strategy}_update`, onEvent);
+    const ctx = runContext({ db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events });
     let changedRows: number;
     if (o.strategy === 'parallel' && !o.changedOnly) {
       changedRows = await parallelUpdate(ctx, plan);
@@ -169,7 +171,7 @@ async function writeSims(ctx: RunContext, client: pg.ClientBase, plan: UpdatePla
   const scores = new Int16Array(Math.max(n, 1));
   const isNewGene = (i: number) => !o.hasMatrix || plan.geneIds[i] === 0;
   const candidateRows = o.changedOnly ? plan.changedGenes * n : n * n;
-  const bar = progressBar('updating', n);
+  const bar = ctx.events.progress('updating', n);
   let written = 0;
   await sink.begin?.(client);
   await ctx.timer.phase(o.fileFirst ? 'write_file' : 'sims', candidateRows, async () => {
