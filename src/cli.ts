@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -7,7 +7,7 @@ import type { CreateOptions } from './commands/create.js';
 import { runGenerate } from './commands/generate.js';
 import { runMigrate } from './commands/migrate.js';
 import type { MatrixSource } from './commands/source.js';
-import { loadConfig, readEnv } from './config.js';
+import { loadConfig, loadServerConfig, readEnv } from './config.js';
 import { COPY_FORMATS, type CopyFormat } from './encode/sims.js';
 import type { OnEvent } from './engine/events.js';
 import { type Job, run } from './engine/run.js';
@@ -113,10 +113,14 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
 }
 
 function createOptions(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): CreateOptions {
+  return { ...runSettings(a, strategy), source: sourceOf(a) };
+}
+
+/** Everything but the matrix's source (`update --from-db` has none to read from the flags). */
+function runSettings(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): Omit<CreateOptions, 'source'> {
   const threads = a.threads as number;
   return {
     strategy,
-    source: sourceOf(a),
     metric: a.metric as Metric,
     replace: (a.replace as boolean | undefined) ?? false,
     results: a.results as string | undefined,
@@ -179,19 +183,20 @@ export function buildCli(argv: string[]) {
       (y) =>
         y
           .option('strategy', { choices: UPDATE_STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
-          .option('from-db', { type: 'boolean', default: false, describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
+          // No default: yargs counts a defaulted flag as given, and `conflicts` would refuse every --input.
+          .option('from-db', { type: 'boolean', describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
           .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
           .options(runOptions('update', 'the new expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
           .check(checkRanges),
       async (a) => {
         if (!a['from-db'] && a.input === undefined && a.genes === undefined) throw new UsageError('give --input FILE, --from-db or --genes N');
-        const c = createOptions(a, 'parallel');
+        const c = runSettings(a, 'parallel');
         await runJob(
           {
             action: 'update',
             strategy: a.strategy,
-            source: a['from-db'] ? null : c.source,
+            source: a['from-db'] ? null : sourceOf(a),
             metric: c.metric,
             changedOnly: a['changed-only'],
             keepMissingGenes: a['keep-missing-genes'],
@@ -201,6 +206,20 @@ export function buildCli(argv: string[]) {
           },
           a.progress,
         );
+      },
+    )
+    .command(
+      'serve',
+      'Run the HTTP service: jobs (create, update) started and watched over HTTP, a status page',
+      (y) =>
+        y
+          .option('port', { type: 'number', describe: 'port to listen on (default: PORT, else 8080)' })
+          .option('insecure-local', { type: 'boolean', default: false, describe: 'start without GENESIM_TOKEN: every route open (your own machine only)' }),
+      async (a) => {
+        const vars = readEnv(process.env);
+        const server = loadServerConfig(vars, { port: a.port, insecureLocal: a['insecure-local'] }, tmpdir());
+        const { serve } = await import('./server/serve.js');
+        await serve({ config: loadConfig(vars), server, env: process.env, defaultThreads, say });
       },
     )
     .command(

@@ -1,0 +1,18 @@
+import type { FastifyServerOptions } from 'fastify';
+
+/** pino levels as Cloud Logging's severities. */
+const SEVERITY: Record<string, string> = { trace: 'DEBUG', debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR', fatal: 'CRITICAL' };
+
+/**
+ * JSON lines Cloud Logging parses as structured entries: `severity`, `message` and `time`
+ * (RFC 3339) are its special fields; everything else (jobId, reqId) lands in jsonPayload.
+ */
+export function cloudLogging(): FastifyServerOptions['logger'] {
+  return {
+    level: 'info',
+    messageKey: 'message',
+    base: undefined,
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label: string) => ({ severity: SEVERITY[label] ?? 'DEFAULT' }) },
+  };
+}
