@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type pg from 'pg';
+import type { Logger as Log } from 'pino';
 import type { EngineEvent } from '../engine/events.js';
 import { describeHolder, lockHolder } from '../db/lock.js';
 import { withClient } from '../db/connect.js';
@@ -22,14 +23,6 @@ import {
   markRunning,
   requestCancel,
 } from './table.js';
-
-/** The slice of a pino logger the runner writes to (Fastify's logger is one). */
-export interface Log {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child(bindings: Record<string, unknown>): Log;
-}
 
 export interface RunnerOptions {
   pool: pg.Pool;

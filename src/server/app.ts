@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { ServerConfig } from '../config.js';
 import { MAX_GENERATED_GENES } from '../input/generate.js';
@@ -13,7 +13,7 @@ import { METRICS, type Metric } from '../similarity/kernel.js';
 import { STRATEGIES } from '../strategies/types.js';
 import { UPDATE_STRATEGIES } from '../update/run.js';
 import { bearerMatches } from './auth.js';
-import { cloudLogging } from './logging.js';
+import type { Logger } from 'pino';
 import { matrixSummary } from './matrix.js';
 
 /** The status page's static files (index.html, app.js, style.css), served as they are: no build step. */
@@ -27,6 +27,7 @@ export interface AppOptions {
   runner: JobRunner;
   /** The machine's parallelism: a job's default --threads. */
   defaultThreads: number;
+  log: Logger;
 }
 
 interface JobBody {
@@ -93,9 +94,9 @@ function jobRequest(body: JobBody, o: AppOptions): JobRequest {
   };
 }
 
-export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
+export async function buildApp(o: AppOptions) {
   const app = Fastify({
-    logger: cloudLogging(),
+    loggerInstance: o.log,
     bodyLimit: BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     // Cloud Run and App Engine terminate TLS in front of the instance: trust their X-Forwarded-* headers.

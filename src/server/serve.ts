@@ -6,6 +6,7 @@ import { JobRunner } from '../jobs/runner.js';
 import { ensureJobTable } from '../jobs/table.js';
 import { projectRoot } from '../paths.js';
 import { buildApp } from './app.js';
+import { cloudLogger } from './logging.js';
 
 export interface ServeOptions {
   config: Config;
@@ -27,12 +28,10 @@ export async function serve(o: ServeOptions): Promise<void> {
   const db = await openDatabase(o.config, o.say, 4);
   await ensureJobTable(db.pool);
   const instance = `${hostname()} pid=${process.pid}`;
-  let app: Awaited<ReturnType<typeof buildApp>> | null = null;
+  const log = cloudLogger();
   const runner = new JobRunner({
     pool: db.pool,
-    get log() {
-      return app!.log;
-    },
+    log,
     cli: path.join(projectRoot, 'dist', 'src', 'cli.js'),
     env: o.env,
     tmpDir: o.server.tmpDir,
@@ -42,19 +41,19 @@ export async function serve(o: ServeOptions): Promise<void> {
     cancelGraceSeconds: CANCEL_GRACE_SECONDS,
     instance,
   });
-  app = await buildApp({ config: o.server, pool: db.pool, runner, defaultThreads: o.defaultThreads });
+  const app = await buildApp({ config: o.server, pool: db.pool, runner, defaultThreads: o.defaultThreads, log });
   await runner.start();
   if (o.server.token === undefined) app.log.warn({}, 'no GENESIM_TOKEN: every route is open (--insecure-local)');
   await app.listen({ port: o.server.port, host: '0.0.0.0' });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      app!.log.info({ signal }, `${signal}: shutting down (a running job is cancelled first)`);
+      log.info({ signal }, `${signal}: shutting down (a running job is cancelled first)`);
       void (async () => {
         await runner.shutdown();
         await app!.close();
         await db.close();
-        app!.log.info({}, 'stopped');
+        log.info({}, 'stopped');
         resolve();
       })();
     };
