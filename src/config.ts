@@ -46,19 +46,24 @@ export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): Record<str
   return merged;
 }
 
-/**
- * Turns libpq-style variables into one validated Config. Called once at the edge (the CLI or
- * the server); nothing below reads process.env. Throws UsageError with one readable line.
- */
-export function loadConfig(vars: Record<string, string | undefined>): Config {
-  const picked = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, vars[k] === '' ? undefined : vars[k]]));
-  const parsed = EnvSchema.safeParse(picked);
+/** The schema's variables, empty ones as unset; the first problem as one line naming the variable. */
+function parseVars<S extends z.ZodObject>(schema: S, vars: Record<string, string | undefined>): z.infer<S> {
+  const picked = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, vars[k] === '' ? undefined : vars[k]]));
+  const parsed = schema.safeParse(picked);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0]);
     throw new UsageError(`invalid configuration: ${name}=${JSON.stringify(picked[name])}: ${issue.message}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+/**
+ * Turns libpq-style variables into one validated Config. Called once at the edge (the CLI or
+ * the server); nothing below reads process.env. Throws UsageError with one readable line.
+ */
+export function loadConfig(vars: Record<string, string | undefined>): Config {
+  const e = parseVars(EnvSchema, vars);
   const configured = SERVER_VARIABLES.some((k) => e[k] !== undefined);
   const db: DbTarget = configured
     ? serverTarget(e)
@@ -148,14 +153,7 @@ const ServerEnvSchema = z.object({
 });
 
 export function loadServerConfig(vars: Record<string, string | undefined>, flags: { port?: number; insecureLocal: boolean }, defaultTmpDir: string): ServerConfig {
-  const picked = Object.fromEntries(Object.keys(ServerEnvSchema.shape).map((k) => [k, vars[k] === '' ? undefined : vars[k]]));
-  const parsed = ServerEnvSchema.safeParse(picked);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const name = String(issue.path[0]);
-    throw new UsageError(`invalid configuration: ${name}=${JSON.stringify(picked[name])}: ${issue.message}`);
-  }
-  const e = parsed.data;
+  const e = parseVars(ServerEnvSchema, vars);
   if (!e.GENESIM_TOKEN && !flags.insecureLocal) {
     throw new UsageError('GENESIM_TOKEN is not set: the server refuses to start without it (--insecure-local runs it open, for a machine of your own)');
   }
