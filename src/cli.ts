@@ -171,7 +171,7 @@ export function buildCli(argv: string[]) {
       'Compute the similarity matrix and create it in the database with one strategy',
       (y) =>
         y
-          .option('strategy', { choices: STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
+          .option('strategy', { choices: STRATEGIES, default: 'parallel' as StrategyName, describe: 'how rows reach the database' })
           .option('replace', { type: 'boolean', default: false, describe: 'empty tables that already hold data' })
           .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
           .check(checkRanges),
