@@ -8,7 +8,8 @@ export const BENCH_DATABASE = 'genesim_bench';
  * missing, so a benchmark never replaces the user's data.
  */
 export async function benchConfig(say: (line: string) => void): Promise<{ config: Config; stop(): Promise<void> }> {
-  const server = await resolveServer(loadConfig(readEnv(process.env)), say);
+  const config = loadConfig(readEnv(process.env));
+  const server = await resolveServer(config, say);
   await ensureDatabase(server.target, BENCH_DATABASE);
-  return { config: { db: { ...server.target, database: BENCH_DATABASE } }, stop: () => server.stop() };
+  return { config: { ...config, db: { ...server.target, database: BENCH_DATABASE } }, stop: () => server.stop() };
 }

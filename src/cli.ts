@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { availableParallelism, tmpdir } from 'node:os';
-import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CreateOptions } from './commands/create.js';
+import { DEMO_DATABASE, DEMO_INPUT, inDemoDatabase } from './commands/demo.js';
 import { runGenerate } from './commands/generate.js';
 import { runMigrate } from './commands/migrate.js';
 import type { MatrixSource } from './commands/source.js';
@@ -13,7 +13,6 @@ import type { OnEvent } from './engine/events.js';
 import { type Job, run } from './engine/run.js';
 import { EXIT, exitCodeOf, InterruptedError, UsageError } from './errors.js';
 import { MAX_GENERATED_GENES } from './input/generate.js';
-import { projectRoot } from './paths.js';
 import { jsonLinesFace } from './report/jsonLines.js';
 import { terminalFace } from './report/progress.js';
 import { resultsTable } from './report/results.js';
@@ -80,12 +79,12 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
 }
 
 /** Runs the engine with the face the user chose: the bar and the table, or JSON lines on stdout. */
-async function runJob(job: Job, progress: ProgressFace): Promise<void> {
+async function runJob(job: Job, progress: ProgressFace, on = config()): Promise<void> {
   if (progress === 'json') {
     json = true;
     face = jsonLinesFace();
   }
-  const outcome = await run(config(), job, { signal: interruptible(), onEvent: face });
+  const outcome = await run(on, job, { signal: interruptible(), onEvent: face });
   if (json) return;
   process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
   if (outcome.changedRows === undefined) say(`results written to ${outcome.resultsFile}`);
@@ -224,15 +223,16 @@ export function buildCli(argv: string[]) {
     )
     .command(
       'demo',
-      'Create the matrix of the bundled yeast dataset (Eisen 1998) with the fastest strategy, replacing what is there',
+      `Create the matrix of the bundled yeast dataset (Eisen 1998) with the parallel strategy in ${DEMO_DATABASE}, a database of its own on the embedded PostgreSQL (GENESIM_EMBEDDED_DIR / GENESIM_EMBEDDED_PORT), replacing what demo left there; DATABASE_URL and PG* are not used`,
       (y) => y,
       () =>
-        runJob(
+        inDemoDatabase(config(), say, (demoConfig) =>
+          runJob(
           {
             action: 'create',
             ...createOptions(
             {
-              input: path.join(projectRoot, 'examples', 'eisen1998-yeast.tsv'),
+              input: DEMO_INPUT,
               datasets: 0,
               seed: 0,
               missing: 0,
@@ -247,6 +247,8 @@ export function buildCli(argv: string[]) {
           ),
           },
           'terminal',
+          demoConfig,
+        ),
         ),
     )
     .demandCommand(1, 'name a command')

