@@ -111,8 +111,8 @@ export async function tableCounts(t: TestDatabase): Promise<Record<string, numbe
 export const CLI = path.join(projectRoot, 'dist', 'src', 'cli.js');
 
 /** Runs the real CLI in a subprocess, as a user would. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 300_000 });
+export function runCli(args: string[], env: NodeJS.ProcessEnv, cwd?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env, cwd, encoding: 'utf8', timeout: 300_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -21,18 +21,20 @@ async function claimDemoDatabase(target: ServerTarget): Promise<void> {
   const client = new pg.Client(clientConfig(target));
   await client.connect();
   try {
-    const { rows } = await client.query<{ mark: string | null; tables: string }>(
+    const { rows } = await client.query<{ mark: string | null; tables: string[] }>(
       `SELECT shobj_description(d.oid, 'pg_database') AS mark,
-              (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-                  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS tables
+              ARRAY(SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+                     ORDER BY 1) AS tables
          FROM pg_database d WHERE d.datname = current_database()`,
     );
     const { mark, tables } = rows[0]!;
     if (mark === DEMO_MARK) return;
-    if (Number(tables) > 0) {
+    if (tables.length > 0) {
+      const named = tables.length > 5 ? `${tables.slice(0, 5).join(', ')} and ${tables.length - 5} more` : tables.join(', ');
       throw new RefusedError(
-        `demo: ${describeTarget(target)} holds ${tables} tables that demo did not make; it replaces only its own (drop that database, or point GENESIM_EMBEDDED_DIR / GENESIM_EMBEDDED_PORT elsewhere)`,
+        `demo: database ${DEMO_DATABASE} holds tables demo did not make (${named}) at ${describeTarget(target)}; demo replaces only its own: drop that database, or point GENESIM_EMBEDDED_DIR / GENESIM_EMBEDDED_PORT elsewhere`,
       );
     }
     await client.query(`COMMENT ON DATABASE ${DEMO_DATABASE} IS '${DEMO_MARK}'`);
