@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { formatTsv, generateMatrix } from '../src/input/generate.js';
-import { CLI, createTestDatabase, runCli, tableCounts, type TestDatabase } from './helpers.js';
+import { createTestDatabase, runCli, runCliAsync, tableCounts, type TestDatabase } from './helpers.js';
 
 describe('command line', () => {
   let t: TestDatabase;
@@ -80,13 +78,8 @@ describe('Ctrl-C', () => {
   it('rolls back, removes temp files and exits 130', async () => {
     const tmp = mkdtempSync(path.join(tmpdir(), 'genesim-int-'));
     // Big enough to be mid-load for seconds; the signal goes once the load has begun.
-    const child = spawn(process.execPath, [CLI, 'create', '--strategy', 'copyfromfile', '--genes', '3000', '--tmp-dir', tmp, '--results', path.join(tmp, 'r.csv')], { env: t.env });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.includes('migrated') && !child.killed) setTimeout(() => child.kill('SIGINT'), 500);
-    });
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const args = ['create', '--strategy', 'copyfromfile', '--genes', '3000', '--tmp-dir', tmp, '--results', path.join(tmp, 'r.csv')];
+    const { code, stderr } = await runCliAsync(args, t.env, { interruptAfter: 'migrated', delayMs: 500 });
     assert.equal(code, 130, stderr);
     assert.match(stderr, /interrupted: nothing was kept/);
     assert.deepEqual(Object.values(await tableCounts(t)), [0, 0, 0, 0, 0]);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import { projectRoot } from '../src/paths.js';
 import { STRATEGIES } from '../src/strategies/types.js';
 import { UPDATE_STRATEGIES } from '../src/update/run.js';
 import { assertTablesHold, checksums, type Contents, databaseContents, type Expression, expectedContents, overlay, readTsv } from './expected.js';
-import { CLI, createTestDatabase, EISEN, runCli, sql, type TestDatabase } from './helpers.js';
+import { createTestDatabase, EISEN, runCli, runCliAsync, sql, type TestDatabase } from './helpers.js';
 
 /**
  * Every command and flag the README documents, run through the built bin as a user would,
@@ -72,15 +71,19 @@ async function freshDatabase(): Promise<TestDatabase> {
   return t;
 }
 
+/** A fresh database for the enclosing suite, filled in before its first test and dropped after its last. */
+function databasePerSuite(): TestDatabase {
+  const t = {} as TestDatabase;
+  before(async () => void Object.assign(t, await freshDatabase()));
+  after(() => t.drop());
+  return t;
+}
+
 describe('README commands through the built bin', function () {
   this.timeout(300_000);
 
   describe('--version, --help and the README', () => {
-    let t: TestDatabase;
-    before(async () => {
-      t = await freshDatabase();
-    });
-    after(() => t.drop());
+    const t = databasePerSuite();
 
     it('--version prints package.json\'s version', () => {
       const { version } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
@@ -139,11 +142,7 @@ describe('README commands through the built bin', function () {
   });
 
   describe('migrate', () => {
-    let t: TestDatabase;
-    before(async () => {
-      t = await freshDatabase();
-    });
-    after(() => t.drop());
+    const t = databasePerSuite();
 
     it('creates the five tables empty, records the migration, and a second run applies nothing', async () => {
       assert.match(genesim(t, ['migrate']).stderr, /applied 0001_datasets/);
@@ -154,11 +153,7 @@ describe('README commands through the built bin', function () {
   });
 
   describe('generate', () => {
-    let t: TestDatabase;
-    before(async () => {
-      t = await freshDatabase();
-    });
-    after(() => t.drop());
+    const t = databasePerSuite();
 
     // Pinned bytes: a change to the generator, its random numbers or its formatting fails here.
     const golden: [string[], string][] = [
@@ -177,11 +172,7 @@ describe('README commands through the built bin', function () {
   describe('create', () => {
     for (const strategy of STRATEGIES) {
       describe(`--strategy ${strategy}`, () => {
-        let t: TestDatabase;
-        before(async () => {
-          t = await freshDatabase();
-        });
-        after(() => t.drop());
+        const t = databasePerSuite();
 
         it('--input: the fixture\'s matrix, ids by the pair rule', async () => {
           genesim(t, ['create', '--strategy', strategy, '--input', A]);
@@ -196,11 +187,7 @@ describe('README commands through the built bin', function () {
     }
 
     describe('options', () => {
-      let t: TestDatabase;
-      before(async () => {
-        t = await freshDatabase();
-      });
-      after(() => t.drop());
+      const t = databasePerSuite();
 
       it('without --strategy: parallel; without --replace on full tables: refused, exit 3, nothing changed', async () => {
         const results = path.join(dir, 'default-strategy.csv');
@@ -244,10 +231,7 @@ describe('README commands through the built bin', function () {
           const seen = new Set<string>();
           const watcher = watch(tmp, (_, name) => name && seen.add(name));
           try {
-            const child = spawn(process.execPath, [CLI, 'create', '--strategy', strategy, '--input', A, '--replace', '--tmp-dir', tmp], { env: t.env, cwd: dir });
-            let stderr = '';
-            child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-            const [code] = (await once(child, 'exit')) as [number | null];
+            const { code, stderr } = await runCliAsync(['create', '--strategy', strategy, '--input', A, '--replace', '--tmp-dir', tmp], t.env, { cwd: dir });
             assert.equal(code, 0, stderr);
           } finally {
             watcher.close();
@@ -279,12 +263,8 @@ describe('README commands through the built bin', function () {
 
     for (const strategy of UPDATE_STRATEGIES) {
       describe(`--strategy ${strategy}`, () => {
-        let t: TestDatabase;
-        before(async () => {
-          t = await freshDatabase();
-          genesim(t, ['create', '--strategy', 'copyfrom', '--input', A]);
-        });
-        after(() => t.drop());
+        const t = databasePerSuite();
+        before(() => void genesim(t, ['create', '--strategy', 'copyfrom', '--input', A]));
 
         it('--input: genes and a dataset added, genes removed, values changed', async () => {
           const results = path.join(dir, `update-${strategy}.csv`);
@@ -316,11 +296,7 @@ describe('README commands through the built bin', function () {
     }
 
     describe('options', () => {
-      let t: TestDatabase;
-      before(async () => {
-        t = await freshDatabase();
-      });
-      after(() => t.drop());
+      const t = databasePerSuite();
 
       it('parallel with every engine flag, --tmp-dir and --results', async () => {
         genesim(t, ['create', '--input', A]);
@@ -436,14 +412,8 @@ describe('README commands through the built bin', function () {
     it('a second demo passes its own mark; Ctrl-C there keeps the first one\'s matrix', async () => {
       const sims = async () => (await sql<{ n: string }>(demo, 'SELECT count(*) AS n FROM datasets_genesimilarity'))[0]!.n;
       assert.equal(await sims(), String(2467 ** 2));
-      const child = spawn(process.execPath, [CLI, 'demo'], { env, cwd: dir });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        // Said once the input is read, after the database was claimed.
-        if (stderr.includes('similarity rows (cosine)') && !child.killed) setTimeout(() => child.kill('SIGINT'), 300);
-      });
-      const [code] = (await once(child, 'exit')) as [number | null];
+      // Said once the input is read, after the database was claimed.
+      const { code, stderr } = await runCliAsync(['demo'], env, { cwd: dir, interruptAfter: 'similarity rows (cosine)', delayMs: 300 });
       assert.equal(code, 130, stderr);
       assert.equal(await sims(), String(2467 ** 2));
     });
@@ -455,11 +425,7 @@ describe('README commands through the built bin', function () {
   });
 
   describe('the packed package', () => {
-    let t: TestDatabase;
-    before(async () => {
-      t = await freshDatabase();
-    });
-    after(() => t.drop());
+    const t = databasePerSuite();
 
     it('npm pack holds an executable bin with a shebang that runs from the unpacked package', async () => {
       const pack = mkdtempSync(path.join(dir, 'pack-'));

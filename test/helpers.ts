@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 import pg from 'pg';
 import { type Config, loadConfig, readEnv, withDatabase } from '../src/config.js';
@@ -114,6 +115,25 @@ export const CLI = path.join(projectRoot, 'dist', 'src', 'cli.js');
 export function runCli(args: string[], env: NodeJS.ProcessEnv, cwd?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { env, cwd, encoding: 'utf8', timeout: 300_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs the real CLI without blocking the test, so it can watch the run; with `interruptAfter`
+ * it sends one SIGINT `delayMs` after stderr first shows that text.
+ */
+export async function runCliAsync(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  o: { cwd?: string; interruptAfter?: string; delayMs?: number } = {},
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: o.cwd });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (o.interruptAfter !== undefined && stderr.includes(o.interruptAfter) && !child.killed) setTimeout(() => child.kill('SIGINT'), o.delayMs ?? 0);
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stderr };
 }
 
 export const EISEN = path.join(projectRoot, 'examples', 'eisen1998-yeast.tsv');
