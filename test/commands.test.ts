@@ -71,6 +71,22 @@ async function freshDatabase(): Promise<TestDatabase> {
   return t;
 }
 
+// The application's own edits to datasets_data, which --from-db must pick up.
+const edited = (): Expression => {
+  const m = readTsv(B);
+  m.values[m.genes.indexOf('EISEN0005')]![m.datasets.indexOf('cond02')] = 3.5;
+  m.values[m.genes.indexOf('EISEN0006')]![m.datasets.indexOf('cond03')] = Number.NaN;
+  return m;
+};
+const editInDatabase = (t: TestDatabase) =>
+  sql(
+    t,
+    `WITH v AS (SELECT v.id, g.systematic_name AS g, d.name AS d FROM datasets_data v
+                  JOIN datasets_gene g ON g.id = v.gene_id JOIN datasets_dataset d ON d.id = v.dataset_id),
+          u AS (UPDATE datasets_data SET value = 3.5 WHERE id = (SELECT id FROM v WHERE g = 'EISEN0005' AND d = 'cond02'))
+     DELETE FROM datasets_data WHERE id = (SELECT id FROM v WHERE g = 'EISEN0006' AND d = 'cond03')`,
+  );
+
 /** A fresh database for the enclosing suite, filled in before its first test and dropped after its last. */
 function databasePerSuite(): TestDatabase {
   const t = {} as TestDatabase;
@@ -245,22 +261,6 @@ describe('README commands through the built bin', function () {
   });
 
   describe('update', () => {
-    // The application's own edits to datasets_data, which --from-db must pick up.
-    const edited = (): Expression => {
-      const m = readTsv(B);
-      m.values[m.genes.indexOf('EISEN0005')]![m.datasets.indexOf('cond02')] = 3.5;
-      m.values[m.genes.indexOf('EISEN0006')]![m.datasets.indexOf('cond03')] = Number.NaN;
-      return m;
-    };
-    const editInDatabase = (t: TestDatabase) =>
-      sql(
-        t,
-        `WITH v AS (SELECT v.id, g.systematic_name AS g, d.name AS d FROM datasets_data v
-                      JOIN datasets_gene g ON g.id = v.gene_id JOIN datasets_dataset d ON d.id = v.dataset_id),
-              u AS (UPDATE datasets_data SET value = 3.5 WHERE id = (SELECT id FROM v WHERE g = 'EISEN0005' AND d = 'cond02'))
-         DELETE FROM datasets_data WHERE id = (SELECT id FROM v WHERE g = 'EISEN0006' AND d = 'cond03')`,
-      );
-
     for (const strategy of UPDATE_STRATEGIES) {
       describe(`--strategy ${strategy}`, () => {
         const t = databasePerSuite();
@@ -324,6 +324,35 @@ describe('README commands through the built bin', function () {
         assert.match(genesim(t, ['update', '--strategy', 'upsert', '--from-db', '--genes', '5'], 2).stderr, /mutually exclusive/);
         assert.match(genesim(t, ['update', '--strategy', 'upsert'], 2).stderr, /give --input FILE, --from-db or --genes N/);
       });
+    });
+  });
+
+  describe('on the application\'s own schema (Django\'s DDL, BigAutoField, its extras and a view)', () => {
+    const t = databasePerSuite();
+    before(async () => {
+      const django = (name: string) => readFileSync(fixture(path.join('django', name)), 'utf8');
+      await sql(t, ['0001_bigautofield.sql', '0002_extras.sql', 'view.sql'].map(django).join('\n'));
+    });
+    const strong = async () => (await sql<{ n: string }>(t, 'SELECT count(*) AS n FROM datasets_strong_similarity'))[0]!.n;
+
+    // The parallel engine's rebuild of the application's table is tested with item 1 of issue 7.
+    it('migrate adopts the tables; classic create and updates keep its column and view working', async () => {
+      assert.match(genesim(t, ['migrate']).stderr, /tables already there \(made by the application\): recorded 0001_datasets/);
+      genesim(t, ['create', '--strategy', 'copyfromfile', '--input', A]);
+      await assertTablesHold(t, expectFile(A), true);
+      genesim(t, ['update', '--strategy', 'upsert', '--input', B]);
+      await assertTablesHold(t, expectFile(B, 'cosine', false), false);
+      await editInDatabase(t);
+      genesim(t, ['update', '--strategy', 'bulk', '--from-db', '--changed-only']);
+      await assertTablesHold(t, expectedContents(edited(), 'cosine', false), false);
+      const [pvalue] = await sql<{ type: string }>(t, `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid = 'datasets_genesimilarity'::regclass AND attname = 'pvalue'`);
+      assert.equal(pvalue?.type, 'numeric(10,6)');
+      const expectedStrong = expectedContents(edited(), 'cosine', false).datasets_genesimilarity.filter((l) => {
+        const [g1, g2, , score] = l.split(',');
+        return g1 !== g2 && Number(score) >= 0.5;
+      }).length;
+      assert.equal(await strong(), String(expectedStrong));
     });
   });
 
