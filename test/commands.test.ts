@@ -113,11 +113,11 @@ describe('README commands through the built bin', function () {
       for (const [, command, rest] of commands.matchAll(/^\| `genesim (\w+)([^`]*)`/gm)) {
         documented.set(command!, new Set([...rest!.matchAll(/--[a-z-]+/g)].map((m) => m[0])));
       }
-      assert.deepEqual([...documented.keys()].sort(), ['create', 'demo', 'generate', 'migrate', 'update']);
+      assert.deepEqual([...documented.keys()].sort(), ['create', 'demo', 'generate', 'migrate', 'serve', 'update']);
       const engine = commands.split('Parallel-engine options')[1]!.split('\n\n')[0]!;
       const engineFlags = [...engine.matchAll(/--[a-z-]+/g)].map((m) => m[0]);
       assert.deepEqual(engineFlags, ['--threads', '--connections', '--via', '--format', '--load', '--tmp-dir']);
-      for (const c of ['create', 'update']) for (const f of engineFlags) documented.get(c)!.add(f);
+      for (const c of ['create', 'update']) for (const f of [...engineFlags, '--progress']) documented.get(c)!.add(f);
 
       const top = genesim(t, ['--help']).stdout;
       const help = new Map<string, string>();
@@ -214,6 +214,16 @@ describe('README commands through the built bin', function () {
         const refused = genesim(t, ['create', '--strategy', 'bulk', '--input', B], 3);
         assert.match(refused.stderr, /pass --replace/);
         await assertTablesHold(t, expectFile(A), true);
+      });
+
+      it('--progress json: one JSON event a line on stdout, the last the result', async () => {
+        const r = genesim(t, ['create', '--strategy', 'bulk', '--input', B, '--replace', '--progress', 'json']);
+        const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; action?: string; measurements?: { metric: string; count: number }[] });
+        assert.ok(events.some((e) => e.type === 'phase'));
+        const last = events.at(-1)!;
+        assert.equal(last.type, 'result');
+        assert.equal(last.measurements!.find((m) => m.metric === 'bulk_total')?.count, 1600);
+        await assertTablesHold(t, expectFile(B), true);
       });
 
       it('--metric pearson, with a classic and the parallel strategy', async () => {
