@@ -50,7 +50,7 @@ describe('read-only filesystem (App Engine)', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal((await tableCounts(t)).datasets_genesimilarity, 120 * 120);
     const results = path.join(writable, 'genesim-results', 'parallel.csv');
-    assert.match(r.stderr, new RegExp(`cannot be written \\(EROFS\\): results written to ${results.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} instead`));
+    assert.ok(r.stderr.includes(`${projectRoot} cannot be written (EROFS): results written to ${results} instead`), r.stderr);
     assert.match(readFileSync(results, 'utf8'), /^metric,seconds,count\nparallel_/);
     // The temp files went here, and went: only the results directory is left.
     assert.deepEqual(readdirSync(writable), ['genesim-results']);
@@ -69,7 +69,7 @@ describe('read-only filesystem (App Engine)', () => {
     const target = path.join(projectRoot, 'results', 'r.csv');
     const r = runReadOnly(writable, ['create', '--strategy', 'copyfrom', '--genes', '10', '--datasets', '3', '--replace', '--results', target], { ...t.env, GENESIM_TMP_DIR: writable });
     assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr.trim(), `genesim: --results ${target}: ${projectRoot} cannot be written (EROFS)`);
+    assert.equal(r.stderr.trim(), `genesim: results file ${target}: ${projectRoot} cannot be written (EROFS)`);
     assert.deepEqual(await tableCounts(t), before);
   });
 });

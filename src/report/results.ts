@@ -14,9 +14,6 @@ export async function writeResults(file: string, rows: readonly Measurement[]): 
   await writeFile(file, resultsCsv(rows));
 }
 
-/** What a directory that cannot be written answers: read-only filesystem (App Engine) or permissions. */
-const UNWRITABLE = new Set(['EROFS', 'EACCES', 'EPERM']);
-
 export interface ResultsPlace {
   /** --results: written there or the run fails, since the user asked for that file. */
   requested?: string;
@@ -36,17 +33,16 @@ export async function saveResults(rows: readonly Measurement[], place: ResultsPl
     await writeResults(place.requested, rows);
     return place.requested;
   }
-  try {
+  // Asked, not tried: a recursive mkdir on a read-only filesystem reports ENOENT, not EROFS.
+  const unwritable = await unwritableReason(place.defaultFile);
+  if (unwritable === null) {
     await writeResults(place.defaultFile, rows);
     return place.defaultFile;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === undefined || !UNWRITABLE.has(code)) throw err;
-    const fallback = path.join(place.tmpDir ?? tmpdir(), 'genesim-results', path.basename(place.defaultFile));
-    await writeResults(fallback, rows);
-    say(`${path.dirname(path.resolve(place.defaultFile))} cannot be written (${code}): results written to ${fallback} instead`);
-    return fallback;
   }
+  const fallback = path.join(place.tmpDir ?? tmpdir(), 'genesim-results', path.basename(place.defaultFile));
+  await writeResults(fallback, rows);
+  say(`${unwritable}: results written to ${fallback} instead`);
+  return fallback;
 }
 
 /**

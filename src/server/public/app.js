@@ -161,7 +161,9 @@ function progressBar(job) {
 
 function jobMeta(job) {
   const bits = [];
-  if (job.phase) bits.push(el('span', {}, 'phase ', el('b', { class: 'phase' }, job.phase)));
+  // A finished job's last phase is history, except where a failure stopped it.
+  if (job.phase && ACTIVE.has(job.state)) bits.push(el('span', {}, 'phase ', el('b', { class: 'phase' }, job.phase)));
+  if (job.phase && job.state === 'failed') bits.push(el('span', {}, 'failed in ', el('b', { class: 'phase' }, job.phase)));
   if (typeof job.rowsTotal === 'number') bits.push(el('span', { class: 'rows' }, `${int(job.rowsDone ?? 0)} / ${int(job.rowsTotal)} rows`));
   if (ACTIVE.has(job.state) && typeof job.etaSeconds === 'number') bits.push(el('span', {}, `ETA ${seconds(job.etaSeconds)}`));
   bits.push(el('span', {}, `queued ${when(job.createdAt)}`));
@@ -324,18 +326,19 @@ async function submitJob(event) {
 
 // ---------- token and polling ----------
 
-function showTokenState() {
+/** The token field as the stored token stands; `hint` asks for one when there is none. */
+function showTokenState(hint = true) {
   const has = Boolean(token());
   $('#token').placeholder = has ? 'token kept in this tab' : 'GENESIM_TOKEN';
   $('#token-forget').hidden = !has;
-  if (!has) notice('Type the service token (GENESIM_TOKEN) to see and start jobs; it is kept in this tab only.');
+  if (!has && hint) notice('Type the service token (GENESIM_TOKEN) to see and start jobs; it is kept in this tab only.');
 }
 
 function handleError(err) {
   if (err instanceof AuthError) {
     notice(`The server refused the token: ${err.message}. Type it again.`, 'error');
     sessionStorage.removeItem(TOKEN_KEY);
-    showTokenState();
+    showTokenState(false);
   } else {
     notice(`Cannot reach the server: ${err.message}`, 'error', 'poll');
   }
