@@ -26,6 +26,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Submits the job form and returns the id the server gave the new job. */
+async function submitJob(page: Page): Promise<string> {
+  await page.click('#submit');
+  // The line is cleared on submit, so an id read here is the new job's, not the previous one's.
+  const result = page.locator('#form-result', { hasText: /^Job #\d+ (queued|running)\.$/ });
+  await result.waitFor();
+  return /#(\d+)/.exec((await result.textContent())!)![1]!;
+}
+
 async function waitForHealth(base: string, server: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -103,9 +112,7 @@ describe('status page in a browser', function () {
     await page.selectOption('#source-kind', 'synthetic');
     await page.fill('#genes', String(GENES));
     await page.fill('#threads', '2');
-    await page.click('#submit');
-    await page.locator('#form-result', { hasText: /Job #\d+ (queued|running)/ }).waitFor();
-    const id = /#(\d+)/.exec((await page.textContent('#form-result'))!)![1]!;
+    const id = await submitJob(page);
 
     const job = page.locator(`li[data-job-id="${id}"]`);
     await job.locator('.job-title', { hasText: `${GENES} synthetic genes` }).waitFor();
@@ -131,9 +138,7 @@ describe('status page in a browser', function () {
   it('cancels a running job from its button; the matrix stays', async () => {
     await page.selectOption('#source-kind', 'synthetic');
     await page.fill('#genes', '4000');
-    await page.click('#submit');
-    await page.locator('#form-result', { hasText: /Job #\d+ (queued|running)/ }).waitFor();
-    const id = /#(\d+)/.exec((await page.textContent('#form-result'))!)![1]!;
+    const id = await submitJob(page);
     const job = page.locator(`li[data-job-id="${id}"]`);
     await job.locator('button.cancel').click();
     await page.locator(`li[data-job-id="${id}"][data-state="cancelled"]`).waitFor({ timeout: 60_000 });

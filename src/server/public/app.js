@@ -304,6 +304,8 @@ async function submitJob(event) {
   }
   const button = $('#submit');
   button.disabled = true;
+  result.textContent = 'Starting…';
+  result.className = 'form-result';
   try {
     const { status, data } = await api('/jobs', { method: 'POST', body: jobRequest() });
     if (status === 202) {
