@@ -10,18 +10,20 @@ import { CLI, createTestDatabase, tableCounts, type TestDatabase } from './helpe
 // of its own where the whole root filesystem is mounted read-only (EROFS, for root too) except
 // one temp directory: any write anywhere else fails, so a run that succeeds wrote only there.
 
-/** Runs the built CLI with every filesystem read-only but `writable`; cwd is the project. */
-function runReadOnly(writable: string, args: string[], env: NodeJS.ProcessEnv) {
+/** Runs `argv` with the root filesystem read-only except `writable`; cwd is the project. */
+function inReadOnlyRoot(writable: string, argv: string[], env?: NodeJS.ProcessEnv) {
   // As root a plain mount namespace; otherwise a user namespace grants the mounts.
   const unshare = process.getuid?.() === 0 ? ['-m'] : ['-r', '-m'];
   const script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro / && shift && exec "$@"';
-  return spawnSync('unshare', [...unshare, '--propagation', 'private', 'sh', '-c', script, 'sh', writable, process.execPath, CLI, ...args], {
+  return spawnSync('unshare', [...unshare, '--propagation', 'private', 'sh', '-c', script, 'sh', writable, ...argv], {
     cwd: projectRoot,
     env,
     encoding: 'utf8',
     timeout: 300_000,
   });
 }
+
+const runReadOnly = (writable: string, args: string[], env: NodeJS.ProcessEnv) => inReadOnlyRoot(writable, [process.execPath, CLI, ...args], env);
 
 describe('read-only filesystem (App Engine)', () => {
   let t: TestDatabase;
@@ -35,8 +37,7 @@ describe('read-only filesystem (App Engine)', () => {
   });
 
   it('the mount namespace really refuses writes outside the one directory', () => {
-    const probe = spawnSync('unshare', [...(process.getuid?.() === 0 ? ['-m'] : ['-r', '-m']), '--propagation', 'private', 'sh', '-c',
-      'mount --bind "$1" "$1" && mount -o remount,bind,ro / && touch "$1/ok" && touch "$2/nope"', 'sh', writable, projectRoot], { encoding: 'utf8' });
+    const probe = inReadOnlyRoot(writable, ['sh', '-c', 'touch "$0/ok" && touch "$1/nope"', writable, projectRoot]);
     assert.equal(probe.status, 1, probe.stderr);
     assert.match(probe.stderr, /Read-only file system/);
     assert.deepEqual(readdirSync(writable), ['ok']);
