@@ -123,7 +123,8 @@ function renderMatrix(m) {
   const fields = {
     genes: int(m.genes),
     datasets: int(m.datasets),
-    rows: int(m.rows),
+    // Past a million rows the server gives the planner's count, not count(*).
+    rows: m.rowsEstimated ? `≈ ${int(m.rows)}` : int(m.rows),
     metric: m.metric || '–',
     updatedAt: when(m.updatedAt),
   };
