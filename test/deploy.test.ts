@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -14,6 +14,25 @@ const read = (file: string): string => readFileSync(path.join(projectRoot, file)
 const yamlOf = (file: string): any => parse(read(file));
 const RENDER = path.join(projectRoot, 'deploy', 'render.mjs');
 const PLACES = { GOOGLE_CLOUD_PROJECT: 'lab-proj', REGION: 'europe-west1', CLOUDSQL_INSTANCE: 'labdb' };
+
+/** The paths under `root` an ignore file of gitignore's simple forms (names, dir/, a/b/, *.ext) leaves in. */
+function kept(root: string, ignoreFile: string): string[] {
+  const patterns = read(ignoreFile).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.replace(/\/$/, ''));
+  const glob = (p: string) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+  const ignored = (rel: string) =>
+    patterns.some((p) => (p.includes('/') ? glob(p).test(rel) || rel.startsWith(`${p}/`) : rel.split('/').some((segment) => glob(p).test(segment))));
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (ignored(child)) continue;
+      if (entry.isDirectory()) walk(child);
+      else out.push(child);
+    }
+  };
+  walk('');
+  return out;
+}
 
 function render(file: string, env: NodeJS.ProcessEnv) {
   return spawnSync(process.execPath, [RENDER, file], { cwd: projectRoot, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
@@ -72,6 +91,22 @@ describe('deployment files', () => {
       for (const entry of ['node_modules', 'dist', '.genesim', '.env', 'app.rendered.yaml']) assert.ok(lines.includes(entry), `${file} lists ${entry}`);
     }
     assert.ok(read('.gitignore').split('\n').includes('app.rendered.yaml'));
+  });
+
+  it('what gcloud uploads builds, as App Engine builds it, into the entrypoint', function () {
+    this.timeout(300_000);
+    const upload = path.join(dir, 'upload');
+    const files = kept(projectRoot, '.gcloudignore');
+    assert.ok(files.includes('package-lock.json') && files.includes('src/server/public/index.html') && files.includes('src/db/migrations/0001_datasets.sql'));
+    assert.ok(!files.some((f) => /^(node_modules|dist|test|\.git)\//.test(f)), 'no dependencies, build output or tests');
+    for (const f of files) cpSync(path.join(projectRoot, f), path.join(upload, f));
+    // App Engine runs npm ci then `npm run build`; the dependencies are the same, so link them.
+    symlinkSync(path.join(projectRoot, 'node_modules'), path.join(upload, 'node_modules'));
+    const build = spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: upload, encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stdout + build.stderr);
+    const [, script, command] = yamlOf('app.yaml').entrypoint.split(/\s+/);
+    const help = spawnSync(process.execPath, [path.join(upload, script), command, '--help'], { cwd: upload, encoding: 'utf8' });
+    assert.equal(help.status, 0, help.stderr);
   });
 
   it('render.mjs fills the placeholders and the empty secrets, and refuses when one is missing', () => {
