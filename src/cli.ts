@@ -100,13 +100,13 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
     seed: { type: 'number', default: 1, describe: 'seed of the synthetic matrix' },
     missing: { type: 'number', default: 0, describe: 'fraction of missing values in the synthetic matrix' },
     metric: { choices: METRICS, default: 'cosine' as Metric, describe: 'similarity over shared datasets' },
-    results: { type: 'string', describe: `results CSV (default benchmarks/results/<strategy>${command === 'update' ? '_update' : ''}.csv)` },
+    results: { type: 'string', describe: `results CSV (default benchmarks/results/<strategy>${command === 'update' ? '_update' : ''}.csv, in the temp dir's genesim-results/ when that cannot be written)` },
     threads: { type: 'number', default: defaultThreads, describe: 'parallel: worker threads' },
     connections: { type: 'number', describe: 'parallel: connections for concurrent COPY and index builds (default min(threads, 4))' },
     via: { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' },
     format: { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' },
     load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
-    'tmp-dir': { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' },
+    'tmp-dir': { type: 'string', describe: 'directory for temp files (default: GENESIM_TMP_DIR, else the OS temp dir)' },
     progress: { choices: PROGRESS_FACES, default: 'terminal' as ProgressFace, describe: 'terminal: a bar on stderr and the results table; json: one JSON event a line on stdout' },
   } as const;
 }

@@ -19,6 +19,8 @@ export interface Config {
   embedded: EmbeddedTarget;
   /** Shared secret for the HTTP API; absent means the API refuses to start. */
   token?: string;
+  /** GENESIM_TMP_DIR: temp files and, on a read-only deployment, results (else the OS temp dir). */
+  tmpDir?: string;
 }
 
 const port = z.coerce.number({ error: 'must be a port number from 1 to 65535' }).int('must be a port number from 1 to 65535').min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535');
@@ -36,6 +38,7 @@ const EnvSchema = z.object({
   GENESIM_EMBEDDED_DIR: text.optional(),
   GENESIM_EMBEDDED_PORT: port.optional(),
   GENESIM_TOKEN: text.optional(),
+  GENESIM_TMP_DIR: text.optional(),
 });
 
 const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const;
@@ -74,7 +77,12 @@ export function loadConfig(vars: Record<string, string | undefined>): Config {
     dir: e.GENESIM_EMBEDDED_DIR ?? path.join(projectRoot, '.genesim', 'pgdata'),
     port: e.GENESIM_EMBEDDED_PORT ?? EMBEDDED_PORT,
   };
-  return { db: configured ? serverTarget(e) : embedded, embedded, token: e.GENESIM_TOKEN };
+  return {
+    db: configured ? serverTarget(e) : embedded,
+    embedded,
+    token: e.GENESIM_TOKEN,
+    tmpDir: e.GENESIM_TMP_DIR === undefined ? undefined : path.resolve(e.GENESIM_TMP_DIR),
+  };
 }
 
 function serverTarget(e: z.infer<typeof EnvSchema>): DbTarget {

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { openDatabase } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
 import { type EngineEvent, Events } from '../engine/events.js';
-import { writeResults } from '../report/results.js';
+import { saveResults } from '../report/results.js';
 import { type Measurement, Timer } from '../report/timer.js';
 import { strategyNamed } from '../strategies/index.js';
 import { type ParallelOptions, runContext, type StrategyName } from '../strategies/types.js';
@@ -60,8 +60,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
     if (ctx.stats.degeneratePairs > 0) {
       say(`${ctx.stats.degeneratePairs} pairs had fewer than 2 shared datasets or a zero norm and scored 0`);
     }
-    const resultsFile = o.results ?? defaultResultsFile(o.strategy);
-    await writeResults(resultsFile, timer.measurements);
+    const resultsFile = await saveResults(timer.measurements, { requested: o.results, defaultFile: defaultResultsFile(o.strategy), tmpDir: o.tmpDir }, say);
     return { measurements: timer.measurements, resultsFile, genes: n, degeneratePairs: ctx.stats.degeneratePairs };
   } finally {
     await db.close();

@@ -1,5 +1,7 @@
 import { type CreateOptions, runCreate } from '../commands/create.js';
 import type { Config } from '../config.js';
+import { UsageError } from '../errors.js';
+import { unwritableReason } from '../report/results.js';
 import { runUpdate, type UpdateOptions } from '../update/run.js';
 import type { Measurement } from '../report/timer.js';
 import type { OnEvent } from './events.js';
@@ -19,7 +21,12 @@ export interface RunOutcome {
  * (phases, progress, notices, then the result). Faces render the events; `signal` stops the run,
  * which then rolls back and rejects.
  */
-export async function run(config: Config, job: Job, { signal, onEvent }: { signal: AbortSignal; onEvent: OnEvent }): Promise<RunOutcome> {
+export async function run(config: Config, given: Job, { signal, onEvent }: { signal: AbortSignal; onEvent: OnEvent }): Promise<RunOutcome> {
+  // GENESIM_TMP_DIR stands in for --tmp-dir: on App Engine and Cloud Run /tmp is the one writable place.
+  const job = { ...given, tmpDir: given.tmpDir ?? config.tmpDir };
+  // A results file asked for by name must be writable; found out now, before any work, not after.
+  const unwritable = job.results === undefined ? null : await unwritableReason(job.results);
+  if (unwritable) throw new UsageError(`results file ${job.results}: ${unwritable}`);
   const outcome: RunOutcome =
     job.action === 'create' ? await runCreate(config, job, onEvent, signal) : await runUpdate(config, job, onEvent, signal);
   onEvent({ type: 'result', action: job.action, measurements: outcome.measurements, resultsFile: outcome.resultsFile, ...(outcome.changedRows === undefined ? {} : { changedRows: outcome.changedRows }) });

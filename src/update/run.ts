@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { inTransaction, openDatabase, withClient } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
 import { RefusedError } from '../errors.js';
-import { writeResults } from '../report/results.js';
+import { saveResults } from '../report/results.js';
 import { type Measurement, Stopwatch, Timer } from '../report/timer.js';
 import { type EngineEvent, Events } from '../engine/events.js';
 import { type Metric, prepare, scorePair, scoreRow } from '../similarity/kernel.js';
@@ -100,8 +100,7 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
     timer.total(n * n);
     timer.record('changed_rows', null, changedRows);
     timer.record('changed_genes', null, plan.changedGenes);
-    const resultsFile = o.results ?? defaultResultsFile(o.strategy, 'update');
-    await writeResults(resultsFile, timer.measurements);
+    const resultsFile = await saveResults(timer.measurements, { requested: o.results, defaultFile: defaultResultsFile(o.strategy, 'update'), tmpDir: o.tmpDir }, say);
     return { measurements: timer.measurements, resultsFile, changedRows, changedGenes: plan.changedGenes };
   } finally {
     await db.close();
