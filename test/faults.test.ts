@@ -10,7 +10,7 @@ import { createTestDatabase, runCli, simChecksum, sql, type TestDatabase } from 
  * Big enough that every phase runs long enough to be caught on the server; the stop time is
  * measured and printed, not asserted (GENESIM_FAULT_GENES=6500 for the by-hand measurement).
  */
-const GENES = Number(process.env.GENESIM_FAULT_GENES ?? 1500);
+const GENES = Number(process.env.GENESIM_FAULT_GENES ?? 1000);
 /** A hang, not a slow stop: the stop itself is reported, not asserted as a tight limit. */
 const HANG_MS = 30_000;
 const stopTimes: string[] = [];

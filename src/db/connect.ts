@@ -6,6 +6,8 @@ import { asCleanup, guardPool } from './runGuard.js';
 
 export interface Database {
   pool: pg.Pool;
+  /** Cancels the run's statements still running on the server (a failed run's siblings of the statement that failed). */
+  cancelRunning(): Promise<void>;
   target: ServerTarget;
   close(): Promise<void>;
 }
@@ -43,6 +45,7 @@ export async function openDatabase(config: Config, say: (line: string) => void, 
   }
   return {
     pool,
+    cancelRunning: guard.cancelRunning,
     target: server.target,
     close: async () => {
       await guard.settled();

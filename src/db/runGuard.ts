@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { InterruptedError } from '../errors.js';
+import { failureKind, InterruptedError } from '../errors.js';
 
 const cleaningUp = new AsyncLocalStorage<true>();
 
@@ -48,7 +48,7 @@ const isSubmittable = (arg: unknown): arg is Submittable => !!arg && typeof arg 
  *
  * Every query path of a run goes through the pool, so this is the one cancel mechanism.
  */
-export function guardPool(pool: pg.Pool, config: pg.ClientConfig, signal: AbortSignal): { settled(): Promise<void> } {
+export function guardPool(pool: pg.Pool, config: pg.ClientConfig, signal: AbortSignal): { settled(): Promise<void>; cancelRunning(): Promise<void> } {
   /** Whether each live client has a statement of the run's work (not clean-up) that may still be running. */
   const working = new Map<pg.PoolClient, boolean>();
   const reason = () => (signal.reason instanceof Error ? signal.reason : new InterruptedError());
@@ -78,6 +78,9 @@ export function guardPool(pool: pg.Pool, config: pg.ClientConfig, signal: AbortS
         (r) => (working.set(client, false), r),
         (err: { code?: string }) => {
           working.set(client, false);
+          // The session is gone even if the socket has not closed yet: end it, so the pool discards
+          // it on release instead of handing the dead client to the clean-up that comes next.
+          if (failureKind(err, false) === 'terminated') void client.end().catch(() => undefined);
           // The cancel sent at the signal can land on the clean-up statement that followed: run it again.
           if (signal.aborted && cleanup && err?.code === '57014') return query(...args);
           throw err;
@@ -105,5 +108,5 @@ export function guardPool(pool: pg.Pool, config: pg.ClientConfig, signal: AbortS
     }
   };
   signal.addEventListener('abort', () => (cancelling = cancelRunning()), { once: true });
-  return { settled: () => cancelling };
+  return { settled: () => cancelling, cancelRunning };
 }

@@ -97,6 +97,10 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, inSwap:
     timer.record(`via_${o.via}`, null, 1);
     timer.record(`format_${o.format}`, null, 1);
     timer.record(`load_${o.load}`, null, 1);
+  } catch (err) {
+    // One index build failing leaves the others running; the load table cannot go before they stop.
+    await ctx.db.cancelRunning();
+    throw err;
   } finally {
     main.release();
     // On a connection of its own: the main one may be the one the server terminated.
