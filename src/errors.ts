@@ -85,9 +85,13 @@ export function tagCommitted(err: unknown, rows: number): void {
   if (err && typeof err === 'object') committedOf.set(err, rows);
 }
 
-/** PostgreSQL's SQLSTATE codes for "this session is gone" (class 08, and 57P01-57P03). */
-const CONNECTION_LOST = /^(08|57P0[123])/;
-const CONNECTION_LOST_MESSAGE = /Connection terminated|Client was closed and is not queryable|terminating connection|ECONNRESET|EPIPE/i;
+/**
+ * "This session is gone": PostgreSQL's SQLSTATE class 08 and 57P01-57P03, the socket's own
+ * errors (a COPY writing into a closed connection fails with EPIPE before the server's message
+ * is read), and node-postgres's messages for a connection that ended.
+ */
+const CONNECTION_LOST = /^(08|57P0[123])|^(EPIPE|ECONNRESET|ECONNABORTED)$/;
+const CONNECTION_LOST_MESSAGE = /Connection terminated|is not queryable|terminating connection|socket has been ended/i;
 
 export type FailureKind = 'interrupted' | 'terminated' | 'cancelled' | 'worker' | 'other';
 
@@ -97,7 +101,7 @@ export function failureKind(err: unknown, stopped: boolean): FailureKind {
   if (err instanceof WorkerFailedError) return 'worker';
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
-  if (CONNECTION_LOST.test(code) || (code === '' && CONNECTION_LOST_MESSAGE.test(String(e?.message ?? '')))) return 'terminated';
+  if (CONNECTION_LOST.test(code) || CONNECTION_LOST_MESSAGE.test(String(e?.message ?? ''))) return 'terminated';
   if (code === '57014') return 'cancelled';
   return 'other';
 }

@@ -14,7 +14,8 @@ import { CLI, simChecksum, sql, type TestDatabase } from './helpers.js';
 
 /** A statement of a phase, as pg_stat_activity shows it while it runs. */
 export const PHASES = {
-  copy: /^\s*COPY\s/i,
+  /** The similarity rows' COPY: into the load table, a staging table or the live table (classic). */
+  copy: /^\s*COPY\s+\S*genesim/i,
   index: /^\s*CREATE (UNIQUE )?INDEX/i,
   analyze: /^\s*ANALYZE/i,
   /** The swap's statements on the live table; found while they wait for a reader's lock (see holdReader). */
@@ -46,14 +47,15 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv): Run {
 
 /**
  * Polls the server until a backend of the test database (other than ours) runs a statement
- * matching `pattern`; with `waitingForLock`, only one blocked on a lock. Fails if the run
+ * matching `pattern`; with `waitingForLock`, only one blocked on a lock; with `lastStatement`, also
+ * an idle backend whose last statement matched (round trips too short to catch running). Fails if the run
  * ends first: the phase was never reached.
  */
 export async function waitForStatement(
   t: TestDatabase,
   pattern: RegExp,
   run: Run,
-  o: { waitingForLock?: boolean; timeoutMs?: number } = {},
+  o: { waitingForLock?: boolean; lastStatement?: boolean; timeoutMs?: number } = {},
 ): Promise<{ pid: number; query: string }> {
   const c = new pg.Client(clientConfig(t.target));
   await c.connect();
@@ -64,9 +66,9 @@ export async function waitForStatement(
     for (;;) {
       const { rows } = await c.query<{ pid: number; query: string }>(
         `SELECT pid, query FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND ($2 OR state = 'active')
             AND ($1 = false OR wait_event_type = 'Lock')`,
-        [o.waitingForLock ?? false],
+        [o.waitingForLock ?? false, o.lastStatement ?? false],
       );
       const hit = rows.find((r) => pattern.test(r.query));
       if (hit) return hit;
