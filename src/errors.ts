@@ -36,7 +36,7 @@ export class InputError extends UsageError {
  * update rolls back; baseline runs in autocommit, so the rows it wrote before the failure stay.
  */
 function keptTail(committedRows: number | undefined): string {
-  if (!committedRows) return 'nothing was kept';
+  if (committedRows === undefined) return 'nothing was kept';
   return `${committedRows.toLocaleString('en-US')} rows were already committed (baseline runs in autocommit)`;
 }
 

@@ -135,7 +135,7 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
     const work = async () => {
       const ids = await assignIds(client, plan);
       await syncReferenceTables(client, plan, ids, ctx.metric, ctx.timer);
-      progress.rows += await ctx.timer.phase('delete_sims', plan.removedGeneIds.length, () => deleteSims(client, plan.removedGeneIds, !o.transactional));
+      await ctx.timer.phase('delete_sims', plan.removedGeneIds.length, () => deleteSims(client, plan.removedGeneIds, !o.transactional, progress));
       await writeSims(ctx, client, plan, ids, sink, o, progress);
       await deleteRemoved(client, plan);
       throwIfAborted(ctx.signal);
@@ -155,15 +155,15 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
 }
 
 /** Similarity rows of removed genes: one DELETE, or one per row as Django's delete() per object. */
-async function deleteSims(client: pg.ClientBase, geneIds: number[], perRow: boolean): Promise<number> {
-  if (geneIds.length === 0) return 0;
+async function deleteSims(client: pg.ClientBase, geneIds: number[], perRow: boolean, progress: { rows: number }): Promise<void> {
+  if (geneIds.length === 0) return;
   if (!perRow) {
     const r = await client.query(`DELETE FROM ${SIM_TABLE} WHERE gene1_id = ANY($1) OR gene2_id = ANY($1)`, [geneIds]);
-    return r.rowCount ?? 0;
+    progress.rows += r.rowCount ?? 0;
+    return;
   }
   const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${SIM_TABLE} WHERE gene1_id = ANY($1) OR gene2_id = ANY($1)`, [geneIds]);
-  for (const { id } of rows) await client.query(`DELETE FROM ${SIM_TABLE} WHERE id = $1`, [id]);
-  return rows.length;
+  for (const { id } of rows) progress.rows += (await client.query(`DELETE FROM ${SIM_TABLE} WHERE id = $1`, [id])).rowCount ?? 0;
 }
 
 /**
