@@ -220,7 +220,7 @@ describe('faults: baseline update (autocommit)', function () {
     run.child.kill('SIGINT');
     const outcome = await run.exited;
     const stderr = run.stderr();
-    stopTimes.push(`baseline update: SIGINT during per-row UPDATEs: ${(outcome.stopMs! / 1000).toFixed(2)} s`);
+    stopTimes.push(`baseline update: SIGINT during per-row writes: ${(outcome.stopMs! / 1000).toFixed(2)} s`);
     assert.equal(outcome.code, 130, stderr);
     const m = /^genesim: interrupted: ([\d,]+) rows were already committed \(baseline runs in autocommit\)$/.exec(verdict(stderr));
     assert.ok(m, stderr);
