@@ -51,7 +51,8 @@ const isSubmittable = (arg: unknown): arg is Submittable => !!arg && typeof arg 
 export function guardPool(pool: pg.Pool, config: pg.ClientConfig, signal: AbortSignal): { settled(): Promise<void>; cancelRunning(): Promise<void> } {
   /** Whether each live client has a statement of the run's work (not clean-up) that may still be running. */
   const working = new Map<pg.PoolClient, boolean>();
-  const reason = () => (signal.reason instanceof Error ? signal.reason : new InterruptedError());
+  // The CLI aborts with the signal's own InterruptedError; any other abort (a job cancelled, a test) is an interruption too.
+  const reason = () => (signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError());
   let cancelling: Promise<void> = Promise.resolve();
 
   pool.on('connect', (client) => {
