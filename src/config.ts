@@ -4,6 +4,7 @@ import dotenv from 'dotenv';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
+import type { WorkerFault } from './strategies/types.js';
 import { projectRoot } from './paths.js';
 
 /** Where to connect: a server the user named, or the embedded one genesim runs itself. */
@@ -21,6 +22,8 @@ export interface Config {
   token?: string;
   /** GENESIM_TMP_DIR: temp files and, on a read-only deployment, results (else the OS temp dir). */
   tmpDir?: string;
+  /** GENESIM_TEST_FAULT: a fault the tests inject into a worker (see WorkerFault); never set in use. */
+  testFault?: WorkerFault;
 }
 
 const port = z.coerce.number({ error: 'must be a port number from 1 to 65535' }).int('must be a port number from 1 to 65535').min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535');
@@ -39,6 +42,9 @@ const EnvSchema = z.object({
   GENESIM_EMBEDDED_PORT: port.optional(),
   GENESIM_TOKEN: text.optional(),
   GENESIM_TMP_DIR: text.optional(),
+  GENESIM_TEST_FAULT: text
+    .regex(/^worker-(throw|exit):block=\d+$/, 'must be worker-throw:block=K or worker-exit:block=K (a test hook)')
+    .optional(),
 });
 
 const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const;
@@ -82,7 +88,13 @@ export function loadConfig(vars: Record<string, string | undefined>): Config {
     embedded,
     token: e.GENESIM_TOKEN,
     tmpDir: e.GENESIM_TMP_DIR === undefined ? undefined : path.resolve(e.GENESIM_TMP_DIR),
+    testFault: e.GENESIM_TEST_FAULT ? testFault(e.GENESIM_TEST_FAULT) : undefined,
   };
+}
+
+function testFault(spec: string): WorkerFault {
+  const [kind, block] = spec.split(':block=');
+  return { kind: kind as WorkerFault['kind'], block: Number(block) };
 }
 
 function serverTarget(e: z.infer<typeof EnvSchema>): DbTarget {

@@ -6,7 +6,8 @@ import path from 'node:path';
 
 /**
  * Temp files of this process. Each is removed by its owner in a `finally`; the exit hook is the
- * backstop for a process that is ended before the `finally` can run.
+ * backstop for a process that is ended before the `finally` can run (the CLI turns signals
+ * into a clean stop, and its second-signal exit calls removeAllNow itself).
  */
 const live = new Set<string>();
 let hooked = false;
@@ -14,13 +15,6 @@ let hooked = false;
 export function tempPath(dir: string | undefined, label: string, ext: string): string {
   if (!hooked) {
     process.on('exit', removeAllNow);
-    // A terminated process emits no 'exit': remove the files, then die of the signal as before.
-    for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
-      process.once(signal, () => {
-        removeAllNow();
-        process.kill(process.pid, signal);
-      });
-    }
     hooked = true;
   }
   const file = path.join(dir ?? tmpdir(), `genesim-${process.pid}-${label}-${randomBytes(4).toString('hex')}.${ext}`);

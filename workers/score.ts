@@ -10,6 +10,7 @@ import {
   encodeBlock,
   type TriangleTask,
 } from '../src/similarity/block.js';
+import type { WorkerFault } from '../src/strategies/types.js';
 
 /** Chunks a stream task may have in flight before the coordinator acknowledges them. */
 const STREAM_CREDITS = 4;
@@ -18,9 +19,9 @@ const STREAM_CREDITS = 4;
 export type Destination = { via: 'file'; file: string } | { via: 'stream'; port: MessagePort };
 
 export type WorkerTask =
-  | (BlockTask & Destination & { kind: 'rows' })
+  | (BlockTask & Destination & { kind: 'rows'; fault?: WorkerFault })
   | (TriangleTask & { kind: 'triangle' })
-  | (EmitTask & Destination & { kind: 'emit' });
+  | (EmitTask & Destination & { kind: 'emit'; fault?: WorkerFault });
 
 /** Messages a stream task posts: chunks (their memory transferred) and a final end marker. */
 export type StreamMessage = { chunk: ArrayBuffer; offset: number; length: number } | { end: true };
@@ -74,7 +75,7 @@ async function toDestination(d: Destination, encode: (out: ChunkOutput) => Promi
 export default async function scoreBlock(task: WorkerTask): Promise<BlockStats> {
   switch (task.kind) {
     case 'rows':
-      return toDestination(task, (out) => encodeBlock(task, out));
+      return toDestination(task, (out) => encodeBlock(task, faulty(out, task.fault)));
     case 'triangle': {
       const { stats, upper, lower } = computeTriangle(task);
       writeFileSync(task.upperFile, upper);
@@ -82,6 +83,17 @@ export default async function scoreBlock(task: WorkerTask): Promise<BlockStats> 
       return stats;
     }
     case 'emit':
-      return toDestination(task, (out) => emitClustered(task, readScores, out));
+      return toDestination(task, (out) => emitClustered(task, readScores, faulty(out, task.fault)));
   }
+}
+
+/** The test hook (see WorkerFault): fails the task once its first chunk has gone out. */
+function faulty(out: ChunkOutput, fault: WorkerFault | undefined): ChunkOutput {
+  if (!fault) return out;
+  const strike = () => {
+    if (fault.kind === 'worker-exit') process.exit(7);
+    throw new Error(`test fault injected into block ${fault.block}`);
+  };
+  if ('sync' in out) return { sync: (chunk) => (out.sync(chunk), strike()) };
+  return { async: async (chunk) => (await out.async(chunk), strike()) };
 }

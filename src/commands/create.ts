@@ -42,7 +42,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
   const matrix = await loadSource(o.source);
   const n = matrix.genes.length;
   say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
-  const db = await openDatabase(config, say, o.parallel.connections + 2);
+  const db = await openDatabase(config, say, o.parallel.connections + 2, signal);
   try {
     const client = await db.pool.connect();
     try {
@@ -52,7 +52,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
       client.release();
     }
     const timer = new Timer(o.strategy, onEvent);
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events });
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events, testFault: config.testFault });
     const strategy = await strategyNamed(o.strategy);
     await strategy.create(ctx);
     timer.total(n * n);

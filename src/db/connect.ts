@@ -2,9 +2,12 @@ import pg from 'pg';
 import { type Config, describeTarget } from '../config.js';
 import type { Timer } from '../report/timer.js';
 import type { RunningServer, ServerTarget } from './embedded.js';
+import { asCleanup, guardPool } from './runGuard.js';
 
 export interface Database {
   pool: pg.Pool;
+  /** Cancels the run's statements still running on the server (a failed run's siblings of the statement that failed). */
+  cancelRunning(): Promise<void>;
   target: ServerTarget;
   close(): Promise<void>;
 }
@@ -23,13 +26,15 @@ export async function resolveServer(config: Config, say: (line: string) => void)
 
 /**
  * One pool for the whole run. `max` is the number of connections the strategy may hold at
- * once; the embedded server, if any, lives exactly as long as the pool.
+ * once; the embedded server, if any, lives exactly as long as the pool. With the run's
+ * `signal`, stopping the run cancels the statements running on every connection of the pool.
  */
-export async function openDatabase(config: Config, say: (line: string) => void, max = 4): Promise<Database> {
+export async function openDatabase(config: Config, say: (line: string) => void, max = 4, signal?: AbortSignal): Promise<Database> {
   const server = await resolveServer(config, say);
   const pool = new pg.Pool({ ...clientConfig(server.target), max });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  const guard = guardPool(pool, clientConfig(server.target), signal ?? new AbortController().signal);
   try {
     const client = await pool.connect();
     client.release();
@@ -40,8 +45,10 @@ export async function openDatabase(config: Config, say: (line: string) => void, 
   }
   return {
     pool,
+    cancelRunning: guard.cancelRunning,
     target: server.target,
     close: async () => {
+      await guard.settled();
       await pool.end();
       await server.stop();
     },
@@ -60,7 +67,7 @@ export async function inTransaction<T>(client: pg.PoolClient | pg.Client, work: 
     else await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await asCleanup(() => client.query('ROLLBACK')).catch(() => undefined);
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { OnEvent } from '../engine/events.js';
+import { tagPhase } from '../errors.js';
 
 /** One line of a results CSV: `metric,seconds,count`. `seconds` is empty for settings. */
 export interface Measurement {
@@ -25,7 +26,14 @@ export class Timer {
     const metric = `${this.prefix}_${name}`;
     this.emit({ type: 'phase', name: metric, state: 'start' });
     const t0 = performance.now();
-    const result = await work();
+    let result: T;
+    try {
+      result = await work();
+    } catch (err) {
+      // A failure names the phase it happened in, as the results table would have named it.
+      tagPhase(err, metric);
+      throw err;
+    }
     const m = this.add(name, (performance.now() - t0) / 1000, typeof count === 'function' ? count(result) : count);
     this.emit({ type: 'phase', name: metric, state: 'end', seconds: m.seconds!, count: m.count });
     return result;

@@ -2,7 +2,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { inTransaction } from '../db/connect.js';
+import { inTransaction, withClient } from '../db/connect.js';
+import { asCleanup } from '../db/runGuard.js';
 import { InterruptedError } from '../errors.js';
 import { requireEmpty, truncateAll } from '../db/tables.js';
 import { TextSimEncoder } from '../encode/sims.js';
@@ -52,7 +53,8 @@ export function classicStrategy(name: StrategyName, sink: RowSink, options: Clas
             await load(ctx, client, sink, options);
           } catch (err) {
             // Autocommit left whatever was written; a create either completes or leaves empty tables.
-            await truncateAll(client).catch(() => undefined);
+            // On a connection of its own: this one may be the one the server terminated.
+            await asCleanup(() => withClient(ctx.db.pool, truncateAll)).catch(() => undefined);
             throw err;
           }
         }

@@ -5,6 +5,7 @@ import pLimit from 'p-limit';
 import type pg from 'pg';
 import { Piscina } from 'piscina';
 import { inTransaction, withClient } from '../db/connect.js';
+import { asCleanup } from '../db/runGuard.js';
 import { createLoadTable, dropLoadTable, INDEX_BUILD_SETTINGS, INDEX_BUILDS, LOAD_TABLE, swapIn, withoutDataForeignKeys } from '../db/swap.js';
 import { requireEmpty } from '../db/tables.js';
 import { sharedIds } from '../input/matrix.js';
@@ -18,7 +19,8 @@ import type { StreamMessage, WorkerTask } from '../../workers/score.js';
 import { throwIfAborted } from './classic.js';
 import { copyChunks, copySink, copyStream } from './sinks.js';
 import { writeReferenceTables } from './referenceTables.js';
-import type { RunContext, Strategy } from './types.js';
+import type { RunContext, Strategy, WorkerFault } from './types.js';
+import { WorkerFailedError } from '../errors.js';
 
 const WORKER = new URL('../../workers/score.js', import.meta.url).href;
 
@@ -95,9 +97,14 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, inSwap:
     timer.record(`via_${o.via}`, null, 1);
     timer.record(`format_${o.format}`, null, 1);
     timer.record(`load_${o.load}`, null, 1);
+  } catch (err) {
+    // One index build failing leaves the others running; the load table cannot go before they stop.
+    await ctx.db.cancelRunning();
+    throw err;
   } finally {
-    if (loadTableMade) await dropLoadTable(main).catch(() => undefined);
     main.release();
+    // On a connection of its own: the main one may be the one the server terminated.
+    if (loadTableMade) await asCleanup(() => withClient(ctx.db.pool, dropLoadTable)).catch(() => undefined);
   }
 }
 
@@ -120,7 +127,7 @@ export const parallelStrategy: Strategy = {
 };
 
 /** A task whose COPY bytes still need a destination (a file or a port). */
-type ByteTask = ({ kind: 'rows' } & BlockTask) | ({ kind: 'emit' } & EmitTask);
+type ByteTask = (({ kind: 'rows' } & BlockTask) | ({ kind: 'emit' } & EmitTask)) & { fault?: WorkerFault };
 
 /**
  * Runs blocks through the pool and into COPY, with a bounded number of blocks between the
@@ -162,10 +169,15 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   // failure the few running ones finish on their own and nothing new starts.
   const threads = pLimit(o.threads);
   const run = <T>(task: WorkerTask, transferList?: MessagePort[]) =>
-    threads(() => {
+    threads(async () => {
       throwIfAborted(stop);
-      return pool.run(task, { transferList }) as Promise<T>;
+      try {
+        return (await pool.run(task, { transferList })) as T;
+      } catch (err) {
+        throw new WorkerFailedError(String((err as Error)?.message ?? err).split('\n')[0]!);
+      }
     });
+  const fault = (index: number) => (ctx.testFault?.block === index ? { fault: ctx.testFault } : {});
 
   /** Encodes a task to a file of its own; `load` then COPYs it (its turn decided by the caller). */
   const viaFile = async (task: ByteTask, label: string, load: (copy: () => Promise<void>) => Promise<void>) => {
@@ -205,7 +217,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   const background: Promise<unknown>[] = [];
   if (!clustered) {
     for (const b of blocks) {
-      const task: ByteTask = { kind: 'rows', ...base, start: b.start, end: b.end };
+      const task: ByteTask = { kind: 'rows', ...base, start: b.start, end: b.end, ...fault(b.index) };
       jobs.push(slots(() => (o.via === 'file' ? viaFile(task, `block${b.index}`, (copy) => copy()) : viaStream(task))));
     }
   } else {
@@ -228,7 +240,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
       jobs.push(
         slots(async () => {
           const ready = await Promise.all(triangles.slice(0, k + 1));
-          const task: ByteTask = { kind: 'emit', ...emitTaskFor(base, n, ready) };
+          const task: ByteTask = { kind: 'emit', ...emitTaskFor(base, n, ready), ...fault(b.index) };
           // Rows reach the table in block order: each COPY waits for the one before it.
           if (o.via === 'file') {
             await viaFile(task, `emit${b.index}`, async (copy) => {
@@ -307,7 +319,8 @@ async function buildIndexes(ctx: RunContext): Promise<void> {
           try {
             await client.query(sql);
           } finally {
-            await client.query('RESET ALL');
+            // Clean-up: after a failure the original error is what the user needs to see.
+            await asCleanup(() => client.query('RESET ALL')).catch(() => undefined);
           }
         }),
       ),

@@ -24,6 +24,16 @@ export interface ParallelOptions {
   load: Load;
 }
 
+/**
+ * Test hook (GENESIM_TEST_FAULT=worker-throw:block=K or worker-exit:block=K, read by the config
+ * layer only): the worker writing block K's COPY bytes throws, or ends its thread with
+ * process.exit, right after its first chunk, so the fault lands mid-block.
+ */
+export interface WorkerFault {
+  kind: 'worker-throw' | 'worker-exit';
+  block: number;
+}
+
 /** Everything a strategy needs for one run; built once by the command layer. */
 export interface RunContext {
   db: Database;
@@ -41,6 +51,8 @@ export interface RunContext {
   events: Events;
   /** `events.notice`: a line for the user. */
   say: (line: string) => void;
+  /** Test hook only: a fault to inject into one worker task. */
+  testFault?: WorkerFault;
   /** Filled by the strategy: pairs scored 0 for lack of shared dimensions or norm. */
   stats: { degeneratePairs: number; peakRssBytes?: number };
 }

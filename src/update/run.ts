@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { inTransaction, openDatabase, withClient } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
-import { RefusedError } from '../errors.js';
+import { RefusedError, tagCommitted } from '../errors.js';
 import { saveResults } from '../report/results.js';
 import { type Measurement, Stopwatch, Timer } from '../report/timer.js';
 import { type EngineEvent, Events } from '../engine/events.js';
@@ -57,7 +57,7 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
   const events = new Events(onEvent);
   const say = events.notice;
   const input = o.source === null ? null : await loadSource(o.source);
-  const db = await openDatabase(config, say, o.parallel.connections + 2);
+  const db = await openDatabase(config, say, o.parallel.connections + 2, signal);
   try {
     const client = await db.pool.connect();
     let plan: UpdatePlan;
@@ -88,7 +88,7 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
         `${plan.changedGenes} changed) × ${plan.target.datasets.length} datasets, ${o.metric}${o.changedOnly ? ', changed pairs only' : ''}`,
     );
     const timer = new Timer(`${o.strategy}_update`, onEvent);
-    const ctx = runContext({ db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events });
+    const ctx = runContext({ db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events, testFault: config.testFault });
     let changedRows: number;
     if (o.strategy === 'parallel' && !o.changedOnly) {
       changedRows = await parallelUpdate(ctx, plan);
@@ -128,17 +128,25 @@ interface ClassicUpdateOptions {
 
 async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink, o: ClassicUpdateOptions): Promise<number> {
   const client = await ctx.db.pool.connect();
+  // Similarity rows written so far: in autocommit (baseline) each is committed as it goes.
+  const progress = { rows: 0 };
   try {
     const work = async () => {
       const ids = await assignIds(client, plan);
       await syncReferenceTables(client, plan, ids, ctx.metric, ctx.timer);
-      let written = await ctx.timer.phase('delete_sims', plan.removedGeneIds.length, () => deleteSims(client, plan.removedGeneIds, !o.transactional));
-      written += await writeSims(ctx, client, plan, ids, sink, o);
+      await ctx.timer.phase('delete_sims', plan.removedGeneIds.length, () => deleteSims(client, plan.removedGeneIds, !o.transactional, progress));
+      await writeSims(ctx, client, plan, ids, sink, o, progress);
       await deleteRemoved(client, plan);
       throwIfAborted(ctx.signal);
-      return written;
+      return progress.rows;
     };
-    return o.transactional ? await inTransaction(client, work, ctx.timer) : await work();
+    if (o.transactional) return await inTransaction(client, work, ctx.timer);
+    try {
+      return await work();
+    } catch (err) {
+      tagCommitted(err, progress.rows);
+      throw err;
+    }
   } finally {
     await sink.dispose?.();
     client.release();
@@ -146,15 +154,15 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
 }
 
 /** Similarity rows of removed genes: one DELETE, or one per row as Django's delete() per object. */
-async function deleteSims(client: pg.ClientBase, geneIds: number[], perRow: boolean): Promise<number> {
-  if (geneIds.length === 0) return 0;
+async function deleteSims(client: pg.ClientBase, geneIds: number[], perRow: boolean, progress: { rows: number }): Promise<void> {
+  if (geneIds.length === 0) return;
   if (!perRow) {
     const r = await client.query(`DELETE FROM ${SIM_TABLE} WHERE gene1_id = ANY($1) OR gene2_id = ANY($1)`, [geneIds]);
-    return r.rowCount ?? 0;
+    progress.rows += r.rowCount ?? 0;
+    return;
   }
   const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${SIM_TABLE} WHERE gene1_id = ANY($1) OR gene2_id = ANY($1)`, [geneIds]);
-  for (const { id } of rows) await client.query(`DELETE FROM ${SIM_TABLE} WHERE id = $1`, [id]);
-  return rows.length;
+  for (const { id } of rows) progress.rows += (await client.query(`DELETE FROM ${SIM_TABLE} WHERE id = $1`, [id])).rowCount ?? 0;
 }
 
 /**
@@ -162,7 +170,15 @@ async function deleteSims(client: pg.ClientBase, geneIds: number[], perRow: bool
  * the sink. With --changed-only only pairs with a changed gene are scored at all: a pair of
  * genes whose values did not change cannot change score.
  */
-async function writeSims(ctx: RunContext, client: pg.ClientBase, plan: UpdatePlan, ids: TargetIds, sink: UpdateSink, o: ClassicUpdateOptions): Promise<number> {
+async function writeSims(
+  ctx: RunContext,
+  client: pg.ClientBase,
+  plan: UpdatePlan,
+  ids: TargetIds,
+  sink: UpdateSink,
+  o: ClassicUpdateOptions,
+  progress: { rows: number },
+): Promise<void> {
   const m = plan.target;
   const n = m.genes.length;
   const p = prepare(m.values, n, m.datasets.length, ctx.metric);
@@ -171,7 +187,6 @@ async function writeSims(ctx: RunContext, client: pg.ClientBase, plan: UpdatePla
   const isNewGene = (i: number) => !o.hasMatrix || plan.geneIds[i] === 0;
   const candidateRows = o.changedOnly ? plan.changedGenes * n : n * n;
   const bar = ctx.events.progress('updating', n);
-  let written = 0;
   await sink.begin?.(client);
   await ctx.timer.phase(o.fileFirst ? 'write_file' : 'sims', candidateRows, async () => {
     for (let i = 0; i < n; i++) {
@@ -202,13 +217,12 @@ async function writeSims(ctx: RunContext, client: pg.ClientBase, plan: UpdatePla
           add(j, i, milli, isNew);
         }
       }
-      if (b.gene1.length > 0) written += await sink.write(client, b);
+      if (b.gene1.length > 0) progress.rows += await sink.write(client, b);
       bar.tick(1);
     }
   });
   bar.stop();
-  if (sink.finish) written += await ctx.timer.phase('sims', candidateRows, () => sink.finish!(client));
+  if (sink.finish) progress.rows += await ctx.timer.phase('sims', candidateRows, () => sink.finish!(client));
   ctx.timer.record('compute', watch.seconds, o.changedOnly ? plan.changedGenes * n : (n * (n - 1)) / 2);
-  return written;
 }
 
