@@ -173,9 +173,16 @@ export function buildCli(argv: string[]) {
         y
           .option('strategy', { choices: STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
           .option('replace', { type: 'boolean', default: false, describe: 'empty tables that already hold data' })
+          // For `genesim bench`: classic strategies stop loading after S seconds, report their rate and roll back.
+          .option('budget-seconds', { type: 'number', hidden: true })
           .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
-          .check(checkRanges),
-      (a) => runJob({ action: 'create', ...createOptions(a, a.strategy) }, a.progress),
+          .check(checkRanges)
+          .check((a) => {
+            if (a['budget-seconds'] !== undefined && !(a['budget-seconds'] > 0)) throw new UsageError('--budget-seconds must be a positive number of seconds');
+            if (a['budget-seconds'] !== undefined && a.strategy === 'parallel') throw new UsageError('--budget-seconds applies to the classic strategies only');
+            return true;
+          }),
+      (a) => runJob({ action: 'create', ...createOptions(a, a.strategy), budgetSeconds: a['budget-seconds'] }, a.progress),
     )
     .command(
       'update',

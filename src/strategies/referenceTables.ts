@@ -4,6 +4,7 @@ import { milliText } from '../encode/sims.js';
 import { prepare, scoreRow } from '../similarity/kernel.js';
 import type { RunContext } from './types.js';
 import type { RowSink } from './sinks.js';
+import { abortable, counted, stoppable } from './stoppable.js';
 
 export interface ReferenceIds {
   /** Database id of each gene, in name order. */
@@ -68,12 +69,17 @@ export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBas
   );
   const geneIds = await idsInOrder(client, 'datasets_gene', 'systematic_name', m.genes);
   const ids = { geneIds, datasetIds };
+  // N·D and D² rows: long enough for one round trip a row that a stop must not wait for them.
+  const data = { rows: 0 };
   await timer.phase('create_data', m.values.length - countMissing(m), () =>
-    sink.rows(client, 'datasets_data', ['gene_id', 'dataset_id', 'value'], dataRows(m, ids)),
+    stoppable(ctx, 'create_data', data, () => sink.rows(client, 'datasets_data', ['gene_id', 'dataset_id', 'value'], counted(abortable(dataRows(m, ids), ctx.signal), data))),
   );
   const dsims = datasetSimilarityRows(m, datasetIds, ctx.metric);
+  const dsimsSent = { rows: 0 };
   await timer.phase('create_dataset_sims', dsims.length, () =>
-    sink.rows(client, 'datasets_datasetsimilarity', ['dataset1_id', 'dataset2_id', 'metric', 'score'], dsims),
+    stoppable(ctx, 'create_dataset_sims', dsimsSent, () =>
+      sink.rows(client, 'datasets_datasetsimilarity', ['dataset1_id', 'dataset2_id', 'metric', 'score'], counted(abortable(dsims, ctx.signal), dsimsSent)),
+    ),
   );
   return ids;
 }
