@@ -12,7 +12,7 @@ import { type BlockStats, emitTaskFor } from '../src/similarity/block.js';
 import { prepare, toBuffers } from '../src/similarity/kernel.js';
 import { blockSizeFor, planBlocks } from '../src/similarity/planner.js';
 import type { WorkerTask } from '../workers/score.js';
-import { median } from './medians.js';
+import { median } from '../src/bench/stats.js';
 
 /**
  * benchmark.js suite over the parallel engine's compute-and-write phase alone (score every

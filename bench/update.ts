@@ -11,7 +11,7 @@ import type { Measurement } from '../src/report/timer.js';
 import type { ParallelOptions } from '../src/strategies/types.js';
 import { runUpdate, UPDATE_STRATEGIES, type UpdateStrategy } from '../src/update/run.js';
 import { benchConfig } from './database.js';
-import { median } from './medians.js';
+import { median } from '../src/bench/stats.js';
 
 /**
  * The lab's everyday job: a matrix A is in the database, a new dataset arrives (matrix B = A
