@@ -4,6 +4,8 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CreateOptions } from './commands/create.js';
+import { BENCH_ACTIONS, BENCH_STRATEGIES, type BenchAction, type BenchStrategy } from './bench/summary.js';
+import { benchSummary } from './report/benchReport.js';
 import { runGenerate } from './commands/generate.js';
 import { runMigrate } from './commands/migrate.js';
 import type { MatrixSource } from './commands/source.js';
@@ -77,6 +79,16 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   whole('connections', a.connections, 1, 64);
   if (a.missing !== undefined && !(a.missing >= 0 && a.missing < 1)) throw new UsageError('--missing must be a fraction from 0 to below 1');
   return true;
+}
+
+/** A list flag given as `a,b c`: split, converted, and checked against `allowed` when given. */
+function listOf<T>(flag: string, convert: (s: string) => T, allowed?: readonly string[]) {
+  return (values: (string | number)[]): T[] => {
+    const items = values.flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+    const bad = allowed ? items.filter((v) => !allowed.includes(v)) : items.filter((v) => Number.isNaN(convert(v) as unknown as number));
+    if (bad.length > 0) throw new UsageError(`${flag}: ${bad.join(', ')} ${allowed ? `is not one of ${allowed.join(', ')}` : 'is not a number'}`);
+    return items.map(convert);
+  };
 }
 
 /** Runs the engine with the face the user chose: the bar and the table, or JSON lines on stdout. */
@@ -227,6 +239,51 @@ export function buildCli(argv: string[]) {
         const server = loadServerConfig(vars, { port: a.port, insecureLocal: a['insecure-local'] }, tmpdir());
         const { serve } = await import('./server/serve.js');
         await serve({ config: loadConfig(vars), server, env: process.env, defaultThreads, say });
+      },
+    )
+    .command(
+      'bench',
+      'Run strategies side by side in fresh databases, beside the floor, and write a report (report.md, report.svg, CSVs)',
+      (y) =>
+        y
+          .option('genes', { type: 'array', default: ['500', '2000', '6500'], coerce: listOf('--genes', Number), describe: 'matrix sizes (comma or space separated)' })
+          .option('datasets', { type: 'number', default: 100, describe: 'datasets of the synthetic matrices' })
+          .option('strategies', { type: 'array', default: [...BENCH_STRATEGIES], coerce: listOf('--strategies', String, BENCH_STRATEGIES), describe: `among ${BENCH_STRATEGIES.join(', ')}` })
+          .option('actions', { type: 'array', default: [...BENCH_ACTIONS], coerce: listOf('--actions', String, BENCH_ACTIONS), describe: 'create, update' })
+          .option('repeat', { type: 'number', default: 3, describe: 'runs of each; the report gives medians' })
+          .option('budget-seconds', { type: 'number', describe: 'stop classic strategies after S seconds; creates are projected from their measured rate' })
+          .option('latency-ms', { type: 'array', default: ['0'], coerce: listOf('--latency-ms', Number), describe: 'round-trip latencies to add through a delaying TCP proxy (0: direct)' })
+          .option('readers', { type: 'number', default: 200, describe: "ranked-similar queries timed after each run" })
+          .option('out', { type: 'string', default: 'benchmarks', describe: 'directory for report.md, report.svg and the CSVs' })
+          .check((a) => {
+            if (a.genes.some((g) => !(Number.isInteger(g) && g >= 2 && g <= MAX_GENERATED_GENES))) throw new UsageError(`--genes must be whole numbers from 2 to ${MAX_GENERATED_GENES.toLocaleString('en-US')}`);
+            if (a['latency-ms'].some((l) => !(l >= 0 && l <= 1000))) throw new UsageError('--latency-ms must be from 0 to 1000');
+            if (!(Number.isInteger(a.repeat) && a.repeat >= 1)) throw new UsageError('--repeat must be a whole number from 1');
+            if (a['budget-seconds'] !== undefined && !(a['budget-seconds'] > 0)) throw new UsageError('--budget-seconds must be a positive number of seconds');
+            return true;
+          }),
+      async (a) => {
+        // Imported on demand: the chart library is large and no other command needs it.
+        const { runBench } = await import('./commands/bench.js');
+        const outcome = await runBench(
+          config(),
+          {
+            genes: a.genes,
+            datasets: a.datasets,
+            strategies: a.strategies as BenchStrategy[],
+            actions: a.actions as BenchAction[],
+            repeat: a.repeat,
+            budgetSeconds: a['budget-seconds'] ?? null,
+            latencyMs: a['latency-ms'],
+            out: a.out,
+            readers: a.readers,
+            command: `genesim ${hideBin(process.argv).join(' ')}`,
+          },
+          say,
+          interruptible(),
+        );
+        process.stdout.write(`${benchSummary(outcome.rows)}\n`);
+        say(`report written to ${outcome.reportFile} and ${outcome.chartFile}`);
       },
     )
     .command(

@@ -64,7 +64,8 @@ export async function startLatencyProxy(target: { host: string; port: number }, 
   }
 
   const server = net.createServer((client) => {
-    const upstream = net.connect(target.port, target.host);
+    // A PGHOST that is a directory names the server's Unix socket, as libpq reads it.
+    const upstream = target.host.startsWith('/') ? net.connect(`${target.host}/.s.PGSQL.${target.port}`) : net.connect(target.port, target.host);
     sockets.add(client).add(upstream);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
