@@ -81,6 +81,16 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   return true;
 }
 
+function checkBudget(a: { 'budget-seconds'?: number }): true {
+  if (a['budget-seconds'] !== undefined && !(a['budget-seconds'] > 0)) throw new UsageError('--budget-seconds must be a positive number of seconds');
+  return true;
+}
+
+/** An update stopped at the bench's budget: an interruption it asked for itself. */
+class Stopped extends Error {
+  readonly exitCode: number = EXIT.interrupted;
+}
+
 /** A list flag given as `a,b c`: split, converted, and checked against `allowed` when given. */
 function listOf<T>(flag: string, convert: (s: string) => T, allowed?: readonly string[]) {
   return (values: (string | number)[]): T[] => {
@@ -92,12 +102,18 @@ function listOf<T>(flag: string, convert: (s: string) => T, allowed?: readonly s
 }
 
 /** Runs the engine with the face the user chose: the bar and the table, or JSON lines on stdout. */
-async function runJob(job: Job, progress: ProgressFace): Promise<void> {
+async function runJob(job: Job, progress: ProgressFace, updateBudgetSeconds?: number): Promise<void> {
   if (progress === 'json') {
     json = true;
     face = jsonLinesFace();
   }
-  const outcome = await run(config(), job, { signal: interruptible(), onEvent: face });
+  // A create's budget is the engine's (it counts rows to project from); an update's is a timed Ctrl-C.
+  const budget = updateBudgetSeconds === undefined ? null : AbortSignal.timeout(updateBudgetSeconds * 1000);
+  const signal = budget ? AbortSignal.any([interruptible(), budget]) : interruptible();
+  const outcome = await run(config(), job, { signal, onEvent: face }).catch((err: unknown) => {
+    if (!budget?.aborted || controller.signal.aborted) throw err;
+    throw new Stopped(`stopped at the ${updateBudgetSeconds} s budget: ${job.strategy === 'baseline' ? 'rows written so far stay (autocommit)' : 'rolled back, nothing kept'}`);
+  });
   if (json) return;
   process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
   if (outcome.changedRows === undefined) say(`results written to ${outcome.resultsFile}`);
@@ -189,8 +205,8 @@ export function buildCli(argv: string[]) {
           .option('budget-seconds', { type: 'number', hidden: true })
           .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
           .check(checkRanges)
+          .check(checkBudget)
           .check((a) => {
-            if (a['budget-seconds'] !== undefined && !(a['budget-seconds'] > 0)) throw new UsageError('--budget-seconds must be a positive number of seconds');
             if (a['budget-seconds'] !== undefined && a.strategy === 'parallel') throw new UsageError('--budget-seconds applies to the classic strategies only');
             return true;
           }),
@@ -206,8 +222,11 @@ export function buildCli(argv: string[]) {
           .option('from-db', { type: 'boolean', describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
           .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
+          // For `genesim bench`: stop after S seconds of work (not counting start-up), as Ctrl-C would.
+          .option('budget-seconds', { type: 'number', hidden: true })
           .options(runOptions('update', 'the new expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
-          .check(checkRanges),
+          .check(checkRanges)
+          .check(checkBudget),
       async (a) => {
         if (!a['from-db'] && a.input === undefined && a.genes === undefined) throw new UsageError('give --input FILE, --from-db or --genes N');
         const c = runSettings(a, 'parallel');
@@ -224,6 +243,7 @@ export function buildCli(argv: string[]) {
             tmpDir: c.tmpDir,
           },
           a.progress,
+          a['budget-seconds'],
         );
       },
     )
@@ -259,8 +279,7 @@ export function buildCli(argv: string[]) {
             if (a.genes.some((g) => !(Number.isInteger(g) && g >= 2 && g <= MAX_GENERATED_GENES))) throw new UsageError(`--genes must be whole numbers from 2 to ${MAX_GENERATED_GENES.toLocaleString('en-US')}`);
             if (a['latency-ms'].some((l) => !(l >= 0 && l <= 1000))) throw new UsageError('--latency-ms must be from 0 to 1000');
             if (!(Number.isInteger(a.repeat) && a.repeat >= 1)) throw new UsageError('--repeat must be a whole number from 1');
-            if (a['budget-seconds'] !== undefined && !(a['budget-seconds'] > 0)) throw new UsageError('--budget-seconds must be a positive number of seconds');
-            return true;
+            return checkBudget(a);
           }),
       async (a) => {
         // Imported on demand: the chart library is large and no other command needs it.

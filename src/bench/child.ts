@@ -11,8 +11,6 @@ export interface ChildOutcome {
   seconds: number;
   /** Peak resident set of the process (main thread and workers), from /proc; null where there is none. */
   peakRssBytes: number | null;
-  /** True when the bench sent SIGINT at the budget. */
-  stopped: boolean;
   stderr: string;
 }
 
@@ -27,10 +25,9 @@ function highWaterMark(pid: number): number | null {
 
 /**
  * Runs the real CLI (`node dist/src/cli.js ...`) as a user would, one process per run: clean
- * memory figures and no state carried between runs. With `stopAfterSeconds` it gets SIGINT
- * then, which rolls it back as Ctrl-C would.
+ * memory figures and no state carried between runs.
  */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, stopAfterSeconds?: number): Promise<ChildOutcome> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<ChildOutcome> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -43,20 +40,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, stopAfterSeconds?
     if (v !== null) peak = Math.max(peak ?? 0, v);
   };
   const sampler = setInterval(sample, 100);
-  let stopped = false;
-  const stopper =
-    stopAfterSeconds === undefined
-      ? null
-      : setTimeout(() => {
-          stopped = true;
-          child.kill('SIGINT');
-        }, stopAfterSeconds * 1000);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (status, signal) => {
       clearInterval(sampler);
-      if (stopper) clearTimeout(stopper);
-      resolve({ status, signal, seconds: (performance.now() - t0) / 1000, peakRssBytes: peak, stopped, stderr });
+      resolve({ status, signal, seconds: (performance.now() - t0) / 1000, peakRssBytes: peak, stderr });
     });
   });
 }

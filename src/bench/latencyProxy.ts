@@ -48,8 +48,9 @@ export async function startLatencyProxy(target: { host: string; port: number }, 
       if (armed || queue.length === 0) return;
       armed = true;
       const wait = queue[0]!.due - performance.now();
-      // Timers are coarse (1 ms): sleep the whole milliseconds, poll the rest.
-      if (wait >= 1.5) setTimeout(flush, Math.floor(wait - 0.5));
+      // Timers are coarse (a 1 ms timer fires after 1 ms or more): sleep all but the last
+      // millisecond, poll the rest.
+      if (wait >= 2) setTimeout(flush, Math.floor(wait - 1));
       else setImmediate(flush);
     };
     from.on('data', (chunk: Buffer) => {

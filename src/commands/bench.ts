@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -79,6 +79,8 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
   const admin = new pg.Client({ ...clientConfig(target), database: 'postgres' });
   await admin.connect();
   const work = mkdtempSync(path.join(tmpdir(), 'genesim-bench-'));
+  // The floor's file is read by the server's own user, who must be able to reach it.
+  chmodSync(work, 0o711);
   const proxies = new Map<number, ProxyProcess>();
   const proxyFigures = new Map<number, ProxyFigures>();
   const runs: RunRecord[] = [];
@@ -170,9 +172,9 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
           ? ['create', '--strategy', cliStrategy, ...extra, '--genes', String(genes), '--datasets', String(o.datasets), '--seed', '1', '--results', results]
           : ['update', '--strategy', cliStrategy, ...extra, '--input', updateTarget, '--results', results];
       const useBudget = o.budgetSeconds !== null && budgeted(strategy);
-      if (useBudget && action === 'create') args.push('--budget-seconds', String(o.budgetSeconds));
+      if (useBudget) args.push('--budget-seconds', String(o.budgetSeconds));
       const before: ProxyUsage | null = proxy ? await proxy.usage() : null;
-      const out = await runCli(args, env, useBudget && action === 'update' ? o.budgetSeconds! : undefined);
+      const out = await runCli(args, env);
       if (proxy && before) {
         const after = await proxy.usage();
         const f = proxyFigures.get(latencyMs)!;
@@ -197,7 +199,7 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
         record = { ...base, status: 'stopped', seconds: total, projectedSeconds: null, measuredRate: null, phases, note: `no rows within the ${o.budgetSeconds} s budget` };
       } else if (out.status === 0) {
         record = { ...base, status: 'complete', seconds: total, projectedSeconds: null, measuredRate: null, phases, note: '' };
-      } else if (out.stopped) {
+      } else if (useBudget && action === 'update' && out.status === 130) {
         record = { ...base, status: 'stopped', seconds: out.seconds, projectedSeconds: null, measuredRate: null, phases, note: `stopped at the ${o.budgetSeconds} s budget` };
       } else {
         record = { ...base, status: 'failed', seconds: out.seconds, projectedSeconds: null, measuredRate: null, phases, note: `exit ${out.status ?? out.signal}: ${out.stderr.trim().split('\n').at(-1) ?? ''}` };

@@ -3,7 +3,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { FloorRecord, SummaryRow } from '../bench/summary.js';
 import { median } from '../bench/stats.js';
 
-export const FLOOR_SERIES = 'floor (server COPY + constraints)';
+export const FLOOR_SERIES = 'floor (server COPY)';
 
 /**
  * rows/s per strategy and size on log scales, one panel per latency (and per action), as an
@@ -22,14 +22,16 @@ export async function benchChartSvg(rows: SummaryRow[], floors: FloorRecord[]): 
     }
   }
   const series = [...new Set(points.map((p) => p.series))];
+  const sizes = [...new Set(points.map((p) => p.genes))].sort((a, b) => a - b);
   const encoding = {
-    x: { field: 'genes', type: 'quantitative', scale: { type: 'log', nice: false, padding: 12 }, axis: { title: 'genes (log scale)', labelFontSize: 12, titleFontSize: 13, format: ',d' } },
+    x: { field: 'genes', type: 'quantitative', scale: { type: 'log', nice: false, padding: 16 }, axis: { title: 'genes (log scale)', values: sizes, labelFontSize: 12, titleFontSize: 13, format: ',d' } },
     y: { field: 'rowsPerSecond', type: 'quantitative', scale: { type: 'log' }, axis: { title: 'similarity rows per second (log scale)', labelFontSize: 12, titleFontSize: 13, format: '~s' } },
     color: { field: 'series', type: 'nominal', scale: { domain: series, scheme: 'category10' }, legend: { title: 'strategy', labelFontSize: 13, titleFontSize: 13, labelLimit: 320 } },
   } as const;
+  const tooltip = [{ field: 'series' }, { field: 'genes' }, { field: 'rowsPerSecond', format: ',.0f' }, { field: 'figure' }];
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'genesim bench: similarity rows per second (higher is better)', fontSize: 15 },
+    title: { text: 'genesim bench: similarity rows per second (higher is better)', subtitle: 'filled points measured; hollow points projected from a run stopped at its time budget', fontSize: 15, subtitleFontSize: 12 },
     data: { values: points },
     facet: {
       column: { field: 'latency', type: 'ordinal', title: 'round-trip latency added', header: { labelFontSize: 13, titleFontSize: 13 } },
@@ -40,15 +42,9 @@ export async function benchChartSvg(rows: SummaryRow[], floors: FloorRecord[]): 
       height: 260,
       layer: [
         { mark: { type: 'line', strokeWidth: 2 }, encoding },
-        {
-          mark: { type: 'point', size: 70, strokeWidth: 2 },
-          encoding: {
-            ...encoding,
-            fill: { field: 'series', type: 'nominal', legend: null, scale: { domain: series, scheme: 'category10' } },
-            fillOpacity: { field: 'figure', type: 'nominal', scale: { domain: ['measured', 'projected'], range: [1, 0] }, legend: { title: 'figure (hollow: projected)', labelFontSize: 13, titleFontSize: 13 } },
-            tooltip: [{ field: 'series' }, { field: 'genes' }, { field: 'rowsPerSecond', format: ',.0f' }, { field: 'figure' }],
-          },
-        },
+        // Measured figures filled, projections hollow: two layers, as a mark is filled or not.
+        { transform: [{ filter: "datum.figure === 'measured'" }], mark: { type: 'point', size: 80, filled: true }, encoding: { ...encoding, tooltip } },
+        { transform: [{ filter: "datum.figure === 'projected'" }], mark: { type: 'point', size: 90, filled: false, strokeWidth: 2.5 }, encoding: { ...encoding, tooltip } },
       ],
     },
     config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', background: 'white' },
