@@ -86,7 +86,7 @@ function checkBudget(a: { 'budget-seconds'?: number }): true {
   return true;
 }
 
-/** An update stopped at the bench's budget: an interruption it asked for itself. */
+/** A run that stopped early on purpose (the bench's budget, or Ctrl-C during a bench): exit 130, with its own words. */
 class Stopped extends Error {
   readonly exitCode: number = EXIT.interrupted;
 }
@@ -303,6 +303,7 @@ export function buildCli(argv: string[]) {
         );
         process.stdout.write(`${benchSummary(outcome.rows)}\n`);
         say(`report written to ${outcome.reportFile} and ${outcome.chartFile}`);
+        if (controller.signal.aborted) throw new Stopped('interrupted: the report holds the runs finished before Ctrl-C');
       },
     )
     .command(
@@ -349,7 +350,7 @@ async function main(): Promise<void> {
     await buildCli(hideBin(process.argv)).parseAsync();
   } catch (err) {
     // After Ctrl-C whatever failed first (a COPY torn down, a check) is the interruption itself.
-    const error = controller.signal.aborted ? new InterruptedError() : err;
+    const error = controller.signal.aborted && !(err instanceof Stopped) ? new InterruptedError() : err;
     process.exitCode = exitCodeOf(error);
     face({ type: 'error', message: (error as Error).message, exitCode: process.exitCode });
     // Scripts read stdout; a person reading the job's stderr sees the same line.

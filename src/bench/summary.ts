@@ -61,29 +61,32 @@ export function phasesOf(measurements: Measurement[], prefix: string): Record<st
 }
 
 /**
- * Rows a create writes, phase by phase, as the projection counts them: the data values
- * (N·D), the dataset similarities (D²), the diagonal and both orderings of every pair (N²).
+ * Rows a create writes: the datasets and genes, the data values (N·D), the dataset
+ * similarities (D²), the diagonal and both orderings of every pair (N²).
  */
 export function createRowsTotal(genes: number, datasets: number): number {
-  return genes * datasets + datasets * datasets + genes * genes;
+  return datasets + genes + genes * datasets + datasets * datasets + genes * genes;
 }
 
-const ROW_PHASES = ['create_data', 'create_dataset_sims', 'create_diagonal_sims', 'create_sims'];
+const ROW_PHASES = ['create_datasets', 'create_genes', 'create_data', 'create_dataset_sims', 'create_diagonal_sims', 'create_sims'];
 
 /**
- * A create stopped at its budget left `<phase>_stopped` (rows sent, seconds): the full run is
- * projected as the time of the phases it finished plus every row not yet written at the rate
- * of the phase it was stopped in. The COMMIT (deferred FK checks) is not in the projection.
+ * A create stopped at its budget left `<phase>_stopped` (rows sent, seconds) beside the row
+ * phases it finished. The full run is projected as the time it ran plus every row not yet
+ * written at the rate of the rows it did write (for the classic strategies a row costs the
+ * same wherever it goes: a round trip, a share of a statement or of a COPY). The COMMIT, where
+ * deferred foreign keys are checked, is not in the projection.
  */
 export function projectCreate(measurements: Measurement[], prefix: string, genes: number, datasets: number): { seconds: number; rate: number } | null {
   const stopped = measurements.find((m) => m.metric.endsWith('_stopped') && m.metric.startsWith(`${prefix}_`));
-  if (!stopped || stopped.seconds === null || stopped.count === 0 || stopped.seconds <= 0) return null;
-  const phases = phasesOf(measurements, prefix);
-  const done = Object.values(phases).reduce((a, b) => a + b, 0) + stopped.seconds;
-  let written = stopped.count;
-  for (const m of measurements) if (ROW_PHASES.some((p) => m.metric === `${prefix}_${p}`)) written += m.count;
-  const rate = stopped.count / stopped.seconds;
-  return { seconds: done + Math.max(0, createRowsTotal(genes, datasets) - written) / rate, rate };
+  if (!stopped || stopped.seconds === null) return null;
+  const rowPhases = measurements.filter((m) => ROW_PHASES.some((p) => m.metric === `${prefix}_${p}`));
+  const written = stopped.count + rowPhases.reduce((a, m) => a + m.count, 0);
+  const writing = stopped.seconds + rowPhases.reduce((a, m) => a + (m.seconds ?? 0), 0);
+  if (written === 0 || writing <= 0) return null;
+  const ran = stopped.seconds + Object.values(phasesOf(measurements, prefix)).reduce((a, b) => a + b, 0);
+  const rate = written / writing;
+  return { seconds: ran + Math.max(0, createRowsTotal(genes, datasets) - written) / rate, rate };
 }
 
 export interface SummaryRow {

@@ -106,7 +106,7 @@ export function benchReportMarkdown(i: BenchReportInput): string {
     '',
     i.budgetSeconds === null
       ? 'No time budget was set: every run ran to the end.'
-      : `**(projected)**: the create was stopped at the ${i.budgetSeconds} s budget (rolled back, nothing kept) and its time is projected: the phases it finished plus every row not yet written at the rate measured in the phase it was stopped in (\`--budget-seconds\`); the COMMIT, where Django's deferred foreign keys are checked, is not in the projection. ` +
+      : `**(projected)**: the create was stopped at the ${i.budgetSeconds} s budget (rolled back, nothing kept) and its time is projected: the time it ran plus every row not yet written at the rate of the rows it wrote (\`--budget-seconds\`); the COMMIT, where Django's deferred foreign keys are checked, is not in the projection. ` +
         'An update stopped at the budget has no projection and reads "not finished".',
     ...(unfinished.length > 0 ? ['', `Runs without a figure: ${unfinished.map((r) => `${r.action} ${r.strategy} N=${r.genes} ${r.latencyMs} ms #${r.repeat} (${r.note})`).join('; ')}.`] : []),
     '',

@@ -60,16 +60,21 @@ export function* dataRows(m: Matrix, ids: ReferenceIds): Generator<unknown[]> {
  */
 export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBase, sink: RowSink): Promise<ReferenceIds> {
   const { matrix: m, timer } = ctx;
+  const datasets = { rows: 0 };
   await timer.phase('create_datasets', m.datasets.length, () =>
-    sink.rows(client, 'datasets_dataset', ['name'], m.datasets.map((name) => [name])),
+    stoppable(ctx, 'create_datasets', datasets, () => sink.rows(client, 'datasets_dataset', ['name'], counted(abortable(m.datasets.map((name) => [name]), ctx.signal), datasets))),
   );
   const datasetIds = await idsInOrder(client, 'datasets_dataset', 'name', m.datasets);
+  const genes = { rows: 0 };
   await timer.phase('create_genes', m.genes.length, () =>
-    sink.rows(client, 'datasets_gene', ['systematic_name', 'common_name'], m.genes.map((g, i) => [g, m.commonNames[i]])),
+    stoppable(ctx, 'create_genes', genes, () =>
+      sink.rows(client, 'datasets_gene', ['systematic_name', 'common_name'], counted(abortable(m.genes.map((g, i) => [g, m.commonNames[i]]), ctx.signal), genes)),
+    ),
   );
   const geneIds = await idsInOrder(client, 'datasets_gene', 'systematic_name', m.genes);
   const ids = { geneIds, datasetIds };
-  // N·D and D² rows: long enough for one round trip a row that a stop must not wait for them.
+  // Every table is counted and can be stopped: with one round trip a row even the small ones
+  // take seconds, and a stop (Ctrl-C, the bench's budget) must not wait for them.
   const data = { rows: 0 };
   await timer.phase('create_data', m.values.length - countMissing(m), () =>
     stoppable(ctx, 'create_data', data, () => sink.rows(client, 'datasets_data', ['gene_id', 'dataset_id', 'value'], counted(abortable(dataRows(m, ids), ctx.signal), data))),
