@@ -1,26 +1,18 @@
-import { chmodSync, createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { availableParallelism } from 'node:os';
+import { measureFloor, writeFloorFile } from '../src/bench/floor.js';
 import { runCreate } from '../src/commands/create.js';
 import { noticesTo } from '../src/engine/events.js';
+import { COPY_FORMATS, type CopyFormat } from '../src/encode/sims.js';
+import type { Measurement } from '../src/report/timer.js';
+import { removeTemp } from '../src/tempFiles.js';
 import { clientConfig } from '../src/db/connect.js';
 import type { ServerTarget } from '../src/db/embedded.js';
-import { COPY_FORMATS, type CopyFormat, TextSimEncoder } from '../src/encode/sims.js';
-import { encodedChunks } from '../src/encode/stream.js';
-import { generateMatrix } from '../src/input/generate.js';
-import { sortBySystematicName } from '../src/input/matrix.js';
 import { writeResults } from '../src/report/results.js';
-import { type Measurement, Stopwatch, Timer } from '../src/report/timer.js';
-import { prepare } from '../src/similarity/kernel.js';
-import { scoredRows } from '../src/similarity/rows.js';
 import { type Load, LOADS, VIAS, type Via } from '../src/strategies/types.js';
-import { removeTemp, tempPath } from '../src/tempFiles.js';
 import { benchConfig } from './database.js';
-import { median } from './medians.js';
+import { median } from '../src/bench/stats.js';
 
 /**
  * genesim's parallel create against PostgreSQL's own load path on the same rows, in the same
@@ -42,53 +34,9 @@ const a = await yargs(hideBin(process.argv))
   .parseAsync();
 
 const say = (line: string) => process.stderr.write(`floor: ${line}\n`);
-const FLOOR = 'floor_genesimilarity';
 
-/** Every row genesim would load, as the text COPY reads it (ids included), written once. */
-async function prepareFile(): Promise<string> {
-  const m = sortBySystematicName(generateMatrix({ genes: a.genes, datasets: a.datasets, seed: 1, missing: 0 }));
-  const n = m.genes.length;
-  const geneIds = Int32Array.from({ length: n }, (_, i) => i + 1);
-  const enc = new TextSimEncoder({ geneIds, metric: 'cosine', withIds: true });
-  const file = tempPath('/tmp', 'floor', 'tsv');
-  const p = prepare(m.values, n, m.datasets.length, 'cosine');
-  enc.diagonal(0, n);
-  await pipeline(Readable.from(encodedChunks(scoredRows(p, 0, n, new Stopwatch(), { degeneratePairs: 0 }), enc)), createWriteStream(file));
-  // Server-side COPY reads the file as the server's own user.
-  chmodSync(file, 0o644);
-  return file;
-}
-
-async function floor(target: ServerTarget, file: string): Promise<Measurement[]> {
-  const c = new pg.Client(clientConfig(target));
-  await c.connect();
-  const timer = new Timer('floor');
-  const rows = a.genes * a.genes;
-  try {
-    await c.query(`DROP TABLE IF EXISTS ${FLOOR}`);
-    await c.query(`CREATE TABLE ${FLOOR} (id integer NOT NULL, gene1_id integer NOT NULL, gene2_id integer NOT NULL,
-      metric varchar(50) NOT NULL, score numeric(10, 3) NOT NULL) WITH (autovacuum_enabled = false)`);
-    await timer.phase('copy', rows, () => c.query(`COPY ${FLOOR} FROM '${file}'`));
-    const steps: [string, string][] = [
-      ['primary_key', `ALTER TABLE ${FLOOR} ADD PRIMARY KEY (id)`],
-      ['unique', `ALTER TABLE ${FLOOR} ADD UNIQUE (gene1_id, gene2_id, metric)`],
-      ['index_gene1', `CREATE INDEX ON ${FLOOR} (gene1_id)`],
-      ['index_gene2', `CREATE INDEX ON ${FLOOR} (gene2_id)`],
-      ['fk_gene1', `ALTER TABLE ${FLOOR} ADD FOREIGN KEY (gene1_id) REFERENCES datasets_gene (id) DEFERRABLE INITIALLY DEFERRED`],
-      ['fk_gene2', `ALTER TABLE ${FLOOR} ADD FOREIGN KEY (gene2_id) REFERENCES datasets_gene (id) DEFERRABLE INITIALLY DEFERRED`],
-    ];
-    const t0 = performance.now();
-    for (const [name, sql] of steps) await timer.phase(name, rows, () => c.query(sql));
-    timer.record('constraints', (performance.now() - t0) / 1000, steps.length);
-    // Autovacuum is off on this table (it would wake mid-benchmark); ANALYZE it as genesim does.
-    await timer.phase('analyze', rows, () => c.query(`ANALYZE ${FLOOR}`));
-    timer.total(rows);
-    return timer.measurements;
-  } finally {
-    await c.query(`DROP TABLE IF EXISTS ${FLOOR}`).catch(() => undefined);
-    await c.end();
-  }
-}
+const prepareFile = () => writeFloorFile({ genes: a.genes, datasets: a.datasets, seed: 1 }, '/tmp');
+const floor = async (target: ServerTarget, file: string) => (await measureFloor(clientConfig(target), file, a.genes * a.genes)).measurements;
 
 async function genesim(config: Awaited<ReturnType<typeof benchConfig>>['config'], run: number): Promise<Measurement[]> {
   const outcome = await runCreate(

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import Benchmark from 'benchmark';
@@ -12,7 +12,7 @@ import { type BlockStats, emitTaskFor } from '../src/similarity/block.js';
 import { prepare, toBuffers } from '../src/similarity/kernel.js';
 import { blockSizeFor, planBlocks } from '../src/similarity/planner.js';
 import type { WorkerTask } from '../workers/score.js';
-import { median } from './medians.js';
+import { median } from '../src/bench/stats.js';
 
 /**
  * benchmark.js suite over the parallel engine's compute-and-write phase alone (score every
@@ -26,6 +26,7 @@ const a = await yargs(hideBin(process.argv))
   .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat })
   .option('layout', { choices: ['rows', 'clustered'] as const, default: 'clustered' as const, describe: 'concurrent load tasks, or the clustered load\'s two passes' })
   .option('max-time', { type: 'number', default: 20, describe: 'seconds benchmark.js may spend per pool size' })
+  .option('out', { type: 'string', default: 'benchmarks/pool.csv', describe: 'CSV of the results, which `genesim bench` includes in its report' })
   .strict()
   .parseAsync();
 
@@ -88,6 +89,13 @@ suite.on('complete', async function (this: Benchmark.Suite) {
     ...results.map((r: { name: string; hz: number; sample: number[] }) => `| ${r.name} | ${r.hz.toFixed(3)} | ${median(r.sample).toFixed(2)} | ${r.sample.length} | ${(r.hz / base).toFixed(2)}× |`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  const csv = [
+    'pool,genes,datasets,layout,format,median_s_per_run,samples,speed_up_over_1_thread',
+    ...results.map((r: { name: string; hz: number; sample: number[] }) => `${r.name},${n},${a.datasets},${a.layout},${a.format},${median(r.sample).toFixed(3)},${r.sample.length},${(r.hz / base).toFixed(2)}`),
+  ];
+  mkdirSync(path.dirname(path.resolve(a.out)), { recursive: true });
+  writeFileSync(a.out, `${csv.join('\n')}\n`);
+  process.stderr.write(`pool: results written to ${a.out}\n`);
   await Promise.all([...pools.values()].map((p) => p.destroy()));
   rmSync(dir, { recursive: true, force: true });
 });

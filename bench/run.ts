@@ -8,7 +8,7 @@ import { resultsCsv, writeResults } from '../src/report/results.js';
 import type { Measurement } from '../src/report/timer.js';
 import { type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from '../src/strategies/types.js';
 import { benchConfig } from './database.js';
-import { medianMeasurements } from './medians.js';
+import { medianMeasurements } from '../src/bench/stats.js';
 
 /**
  * End-to-end runner: every strategy × gene count, several runs each, medians reported.

@@ -5,13 +5,12 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runCreate } from '../src/commands/create.js';
 import { formatTsv, generateMatrix } from '../src/input/generate.js';
-import type { Matrix } from '../src/input/matrix.js';
-import { Random } from '../src/input/random.js';
 import type { Measurement } from '../src/report/timer.js';
 import type { ParallelOptions } from '../src/strategies/types.js';
 import { runUpdate, UPDATE_STRATEGIES, type UpdateStrategy } from '../src/update/run.js';
 import { benchConfig } from './database.js';
-import { median } from './medians.js';
+import { withNewDataset } from '../src/bench/matrices.js';
+import { median } from '../src/bench/stats.js';
 
 /**
  * The lab's everyday job: a matrix A is in the database, a new dataset arrives (matrix B = A
@@ -30,17 +29,7 @@ const a = await yargs(hideBin(process.argv))
 
 const say = (line: string) => process.stderr.write(`update-bench: ${line}\n`);
 const A = generateMatrix({ genes: a.genes, datasets: a.datasets, seed: 1, missing: 0 });
-const r = new Random(7);
-function withColumn(m: Matrix): Matrix {
-  const d = m.datasets.length;
-  const values = new Float64Array(m.genes.length * (d + 1));
-  m.genes.forEach((_, i) => {
-    values.set(m.values.subarray(i * d, i * d + d), i * (d + 1));
-    values[i * (d + 1) + d] = Math.round(r.normal() * 1000) / 1000;
-  });
-  return { ...m, datasets: [...m.datasets, 'new_dataset'], values };
-}
-const B = withColumn(A);
+const B = withNewDataset(A);
 const C = { ...B, values: Float64Array.from(B.values) };
 for (let k = 0; k < C.datasets.length; k++) C.values[17 * C.datasets.length + k]! += 0.5;
 const dir = tmpdir();

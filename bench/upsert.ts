@@ -6,7 +6,7 @@ import { runCreate } from '../src/commands/create.js';
 import { clientConfig } from '../src/db/connect.js';
 import type { ServerTarget } from '../src/db/embedded.js';
 import { benchConfig } from './database.js';
-import { median } from './medians.js';
+import { median } from '../src/bench/stats.js';
 
 /**
  * The upsert strategy's last step, two ways: INSERT ... ON CONFLICT DO UPDATE against MERGE

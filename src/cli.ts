@@ -4,10 +4,12 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CreateOptions } from './commands/create.js';
 import { DEMO_DATABASE, DEMO_INPUT, inDemoDatabase } from './commands/demo.js';
+import { BENCH_ACTIONS, BENCH_STRATEGIES, type BenchAction, type BenchStrategy } from './bench/summary.js';
+import { benchSummary } from './report/benchReport.js';
 import { runGenerate } from './commands/generate.js';
 import { runMigrate } from './commands/migrate.js';
 import type { MatrixSource } from './commands/source.js';
-import { loadConfig, loadServerConfig, readEnv } from './config.js';
+import { type Config, loadConfig, loadServerConfig, readEnv } from './config.js';
 import { COPY_FORMATS, type CopyFormat } from './encode/sims.js';
 import type { OnEvent } from './engine/events.js';
 import { type Job, run } from './engine/run.js';
@@ -87,13 +89,40 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   return true;
 }
 
+function checkBudget(a: { 'budget-seconds'?: number }): true {
+  if (a['budget-seconds'] !== undefined && !(a['budget-seconds'] > 0)) throw new UsageError('--budget-seconds must be a positive number of seconds');
+  return true;
+}
+
+/** A run that stopped early on purpose (the bench's budget, or Ctrl-C during a bench): exit 130, with its own words. */
+class Stopped extends Error {
+  readonly exitCode: number = EXIT.interrupted;
+}
+
+/** A list flag given as `a,b c`: split, converted, and checked against `allowed` when given. */
+function listOf<T>(flag: string, convert: (s: string) => T, allowed?: readonly string[]) {
+  return (values: (string | number)[]): T[] => {
+    const items = values.flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+    const bad = allowed ? items.filter((v) => !allowed.includes(v)) : items.filter((v) => Number.isNaN(convert(v) as unknown as number));
+    if (bad.length > 0) throw new UsageError(`${flag}: ${bad.join(', ')} ${allowed ? `is not one of ${allowed.join(', ')}` : 'is not a number'}`);
+    return items.map(convert);
+  };
+}
+
 /** Runs the engine with the face the user chose: the bar and the table, or JSON lines on stdout. */
-async function runJob(job: Job, progress: ProgressFace, on = config()): Promise<void> {
+async function runJob(job: Job, progress: ProgressFace, o: { on?: Config; updateBudgetSeconds?: number } = {}): Promise<void> {
+  const updateBudgetSeconds = o.updateBudgetSeconds;
   if (progress === 'json') {
     json = true;
     face = jsonLinesFace();
   }
-  const outcome = await run(on, job, { signal: interruptible(), onEvent: face });
+  // A create's budget is the engine's (it counts rows to project from); an update's is a timed Ctrl-C.
+  const budget = updateBudgetSeconds === undefined ? null : AbortSignal.timeout(updateBudgetSeconds * 1000);
+  const signal = budget ? AbortSignal.any([interruptible(), budget]) : interruptible();
+  const outcome = await run(o.on ?? config(), job, { signal, onEvent: face }).catch((err: unknown) => {
+    if (!budget?.aborted || controller.signal.aborted) throw err;
+    throw new Stopped(`stopped at the ${updateBudgetSeconds} s budget: ${job.strategy === 'baseline' ? 'rows written so far stay (autocommit)' : 'rolled back, nothing kept'}`);
+  });
   if (json) return;
   process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
   if (outcome.changedRows === undefined) say(`results written to ${outcome.resultsFile}`);
@@ -181,9 +210,16 @@ export function buildCli(argv: string[]) {
         y
           .option('strategy', { choices: STRATEGIES, default: 'parallel' as StrategyName, describe: 'how rows reach the database' })
           .option('replace', { type: 'boolean', default: false, describe: 'empty tables that already hold data' })
+          // For `genesim bench`: classic strategies stop loading after S seconds, report their rate and roll back.
+          .option('budget-seconds', { type: 'number', hidden: true })
           .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
-          .check(checkRanges),
-      (a) => runJob({ action: 'create', ...createOptions(a, a.strategy) }, a.progress),
+          .check(checkRanges)
+          .check(checkBudget)
+          .check((a) => {
+            if (a['budget-seconds'] !== undefined && a.strategy === 'parallel') throw new UsageError('--budget-seconds applies to the classic strategies only');
+            return true;
+          }),
+      (a) => runJob({ action: 'create', ...createOptions(a, a.strategy), budgetSeconds: a['budget-seconds'] }, a.progress),
     )
     .command(
       'update',
@@ -195,8 +231,11 @@ export function buildCli(argv: string[]) {
           .option('from-db', { type: 'boolean', describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
           .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
+          // For `genesim bench`: stop after S seconds of work (not counting start-up), as Ctrl-C would.
+          .option('budget-seconds', { type: 'number', hidden: true })
           .options(runOptions('update', 'the new expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
-          .check(checkRanges),
+          .check(checkRanges)
+          .check(checkBudget),
       async (a) => {
         if (!a['from-db'] && a.input === undefined && a.genes === undefined) throw new UsageError('give --input FILE, --from-db or --genes N');
         const c = runSettings(a, 'parallel');
@@ -213,6 +252,7 @@ export function buildCli(argv: string[]) {
             tmpDir: c.tmpDir,
           },
           a.progress,
+          { updateBudgetSeconds: a['budget-seconds'] },
         );
       },
     )
@@ -228,6 +268,51 @@ export function buildCli(argv: string[]) {
         const server = loadServerConfig(vars, { port: a.port, insecureLocal: a['insecure-local'] }, tmpdir());
         const { serve } = await import('./server/serve.js');
         await serve({ config: loadConfig(vars), server, env: process.env, defaultThreads, say });
+      },
+    )
+    .command(
+      'bench',
+      'Run strategies side by side in fresh databases, beside the floor, and write a report (report.md, report.svg, CSVs)',
+      (y) =>
+        y
+          .option('genes', { type: 'array', default: ['500', '2000', '6500'], coerce: listOf('--genes', Number), describe: 'matrix sizes (comma or space separated)' })
+          .option('datasets', { type: 'number', default: 100, describe: 'datasets of the synthetic matrices' })
+          .option('strategies', { type: 'array', default: [...BENCH_STRATEGIES], coerce: listOf('--strategies', String, BENCH_STRATEGIES), describe: `among ${BENCH_STRATEGIES.join(', ')}` })
+          .option('actions', { type: 'array', default: [...BENCH_ACTIONS], coerce: listOf('--actions', String, BENCH_ACTIONS), describe: 'create, update' })
+          .option('repeat', { type: 'number', default: 3, describe: 'runs of each; the report gives medians' })
+          .option('budget-seconds', { type: 'number', describe: 'stop classic strategies after S seconds; creates are projected from their measured rate' })
+          .option('latency-ms', { type: 'array', default: ['0'], coerce: listOf('--latency-ms', Number), describe: 'round-trip latencies to add through a delaying TCP proxy (0: direct)' })
+          .option('readers', { type: 'number', default: 200, describe: "ranked-similar queries timed after each run" })
+          .option('out', { type: 'string', default: 'benchmarks', describe: 'directory for report.md, report.svg and the CSVs' })
+          .check((a) => {
+            if (a.genes.some((g) => !(Number.isInteger(g) && g >= 2 && g <= MAX_GENERATED_GENES))) throw new UsageError(`--genes must be whole numbers from 2 to ${MAX_GENERATED_GENES.toLocaleString('en-US')}`);
+            if (a['latency-ms'].some((l) => !(l >= 0 && l <= 1000))) throw new UsageError('--latency-ms must be from 0 to 1000');
+            if (!(Number.isInteger(a.repeat) && a.repeat >= 1)) throw new UsageError('--repeat must be a whole number from 1');
+            return checkBudget(a);
+          }),
+      async (a) => {
+        // Imported on demand: the chart library is large and no other command needs it.
+        const { runBench } = await import('./commands/bench.js');
+        const outcome = await runBench(
+          config(),
+          {
+            genes: a.genes,
+            datasets: a.datasets,
+            strategies: a.strategies as BenchStrategy[],
+            actions: a.actions as BenchAction[],
+            repeat: a.repeat,
+            budgetSeconds: a['budget-seconds'] ?? null,
+            latencyMs: a['latency-ms'],
+            out: a.out,
+            readers: a.readers,
+            command: `genesim ${hideBin(process.argv).join(' ')}`,
+          },
+          say,
+          interruptible(),
+        );
+        process.stdout.write(`${benchSummary(outcome.rows)}\n`);
+        say(`report written to ${outcome.reportFile} and ${outcome.chartFile}`);
+        if (controller.signal.aborted) throw new Stopped('interrupted: the report holds the runs finished before Ctrl-C');
       },
     )
     .command(
@@ -256,7 +341,7 @@ export function buildCli(argv: string[]) {
           ),
           },
           'terminal',
-          demoConfig,
+          { on: demoConfig },
         ),
         ),
     )
@@ -276,8 +361,9 @@ async function main(): Promise<void> {
   try {
     await buildCli(hideBin(process.argv)).parseAsync();
   } catch (err) {
-    // After a signal whatever failed first (a cancelled statement, a torn-down COPY) is the interruption itself.
-    const error = describeFailure(err, stopped);
+    // After a signal whatever failed first (a cancelled statement, a torn-down COPY) is the interruption itself;
+    // a stop at the bench's budget keeps its own words.
+    const error = err instanceof Stopped ? err : describeFailure(err, stopped);
     process.exitCode = error.exitCode;
     face({ type: 'error', message: error.message, exitCode: process.exitCode });
     // Scripts read stdout; a person reading the job's stderr sees the same line.

@@ -19,6 +19,11 @@ export interface CreateOptions {
   results?: string;
   parallel: ParallelOptions;
   tmpDir?: string;
+  /**
+   * Stop the similarity load after this many seconds and roll back (the bench's time budget for
+   * strategies too slow for a size); the results then carry `<strategy>_create_sims_stopped`.
+   */
+  budgetSeconds?: number;
 }
 
 export interface CreateOutcome {
@@ -26,6 +31,8 @@ export interface CreateOutcome {
   resultsFile: string;
   genes: number;
   degeneratePairs: number;
+  /** True when the run was stopped at its budget and rolled back. */
+  stoppedAtBudget: boolean;
 }
 
 export function defaultResultsFile(strategy: string, operation = 'create'): string {
@@ -52,16 +59,26 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
       client.release();
     }
     const timer = new Timer(o.strategy, onEvent);
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events, testFault: config.testFault });
+    const budget = o.budgetSeconds === undefined ? null : AbortSignal.timeout(o.budgetSeconds * 1000);
+    const runSignal = budget ? AbortSignal.any([signal, budget]) : signal;
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal: runSignal, events, testFault: config.testFault });
     const strategy = await strategyNamed(o.strategy);
-    await strategy.create(ctx);
+    let stoppedAtBudget = false;
+    try {
+      await strategy.create(ctx);
+    } catch (err) {
+      // Only the budget's own stop is an outcome; the user's Ctrl-C and every failure stay errors.
+      if (!budget?.aborted || signal.aborted) throw err;
+      stoppedAtBudget = true;
+      say(`stopped at the ${o.budgetSeconds} s budget and rolled back: nothing was kept`);
+    }
     timer.total(n * n);
     timer.record('degenerate_pairs', null, ctx.stats.degeneratePairs);
     if (ctx.stats.degeneratePairs > 0) {
       say(`${ctx.stats.degeneratePairs} pairs had fewer than 2 shared datasets or a zero norm and scored 0`);
     }
     const resultsFile = await saveResults(timer.measurements, { requested: o.results, defaultFile: defaultResultsFile(o.strategy), tmpDir: o.tmpDir }, say);
-    return { measurements: timer.measurements, resultsFile, genes: n, degeneratePairs: ctx.stats.degeneratePairs };
+    return { measurements: timer.measurements, resultsFile, genes: n, degeneratePairs: ctx.stats.degeneratePairs, stoppedAtBudget };
   } finally {
     await db.close();
   }

@@ -4,7 +4,6 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { inTransaction, withClient } from '../db/connect.js';
 import { asCleanup } from '../db/runGuard.js';
-import { InterruptedError } from '../errors.js';
 import { requireEmpty, truncateAll } from '../db/tables.js';
 import { TextSimEncoder } from '../encode/sims.js';
 import { encodedChunks } from '../encode/stream.js';
@@ -15,6 +14,7 @@ import { scoredRows } from '../similarity/rows.js';
 import { removeTemp, tempPath } from '../tempFiles.js';
 import { copyChunks, type RowSink, SIM_COLUMNS, SIM_TABLE, type SimContext } from './sinks.js';
 import { writeReferenceTables } from './referenceTables.js';
+import { abortable, countingLines, stoppable, throwIfAborted } from './stoppable.js';
 import type { RunContext, Strategy, StrategyName } from './types.js';
 
 export interface ClassicOptions {
@@ -24,9 +24,7 @@ export interface ClassicOptions {
   fileFirst: boolean;
 }
 
-export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new InterruptedError();
-}
+export { abortable, throwIfAborted } from './stoppable.js';
 
 /**
  * The four strategies of the original benchmarks share everything but the sink and these two
@@ -87,30 +85,30 @@ async function load(ctx: RunContext, client: pg.PoolClient, sink: RowSink, optio
         ),
       );
       bar.stop();
+      const sent = { rows: 0 };
       await timer.phase('create_sims', offDiagonal, () =>
-        copyChunks(client, SIM_TABLE, SIM_COLUMNS, createReadStream(file, { highWaterMark: 1 << 20 }), 'text', ctx.signal),
+        stoppable(ctx, 'create_sims', sent, () =>
+          copyChunks(client, SIM_TABLE, SIM_COLUMNS, countingLines(createReadStream(file, { highWaterMark: 1 << 20 }), sent), 'text', ctx.signal),
+        ),
       );
     } finally {
       await removeTemp(file);
     }
   } else {
     const bar = ctx.events.progress('loading', offDiagonal);
-    await timer.phase('create_sims', offDiagonal, async () => {
-      for (const row of abortable(rows(), ctx.signal)) {
-        await sink.sims(client, { kind: 'row', ...row }, sc);
-        bar.tick(2 * (n - row.i - 1));
-      }
-    });
+    const sent = { rows: 0 };
+    await timer.phase('create_sims', offDiagonal, () =>
+      stoppable(ctx, 'create_sims', sent, async () => {
+        for (const row of abortable(rows(), ctx.signal)) {
+          await sink.sims(client, { kind: 'row', ...row }, sc);
+          sent.rows += 2 * (n - row.i - 1);
+          bar.tick(2 * (n - row.i - 1));
+        }
+      }),
+    );
     bar.stop();
   }
   timer.record('compute', watch.seconds, pairCount(n));
   // Last chance before COMMIT: a Ctrl-C during the final COPY must not let the create through.
   throwIfAborted(ctx.signal);
-}
-
-export function* abortable<T>(items: Iterable<T>, signal: AbortSignal): Generator<T> {
-  for (const item of items) {
-    throwIfAborted(signal);
-    yield item;
-  }
 }

@@ -4,6 +4,7 @@ import { milliText } from '../encode/sims.js';
 import { prepare, scoreRow } from '../similarity/kernel.js';
 import type { RunContext } from './types.js';
 import type { RowSink } from './sinks.js';
+import { abortable, counted, stoppable } from './stoppable.js';
 
 export interface ReferenceIds {
   /** Database id of each gene, in name order. */
@@ -59,21 +60,31 @@ export function* dataRows(m: Matrix, ids: ReferenceIds): Generator<unknown[]> {
  */
 export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBase, sink: RowSink): Promise<ReferenceIds> {
   const { matrix: m, timer } = ctx;
+  const datasets = { rows: 0 };
   await timer.phase('create_datasets', m.datasets.length, () =>
-    sink.rows(client, 'datasets_dataset', ['name'], m.datasets.map((name) => [name])),
+    stoppable(ctx, 'create_datasets', datasets, () => sink.rows(client, 'datasets_dataset', ['name'], counted(abortable(m.datasets.map((name) => [name]), ctx.signal), datasets))),
   );
   const datasetIds = await idsInOrder(client, 'datasets_dataset', 'name', m.datasets);
+  const genes = { rows: 0 };
   await timer.phase('create_genes', m.genes.length, () =>
-    sink.rows(client, 'datasets_gene', ['systematic_name', 'common_name'], m.genes.map((g, i) => [g, m.commonNames[i]])),
+    stoppable(ctx, 'create_genes', genes, () =>
+      sink.rows(client, 'datasets_gene', ['systematic_name', 'common_name'], counted(abortable(m.genes.map((g, i) => [g, m.commonNames[i]]), ctx.signal), genes)),
+    ),
   );
   const geneIds = await idsInOrder(client, 'datasets_gene', 'systematic_name', m.genes);
   const ids = { geneIds, datasetIds };
+  // Every table is counted and can be stopped: with one round trip a row even the small ones
+  // take seconds, and a stop (Ctrl-C, the bench's budget) must not wait for them.
+  const data = { rows: 0 };
   await timer.phase('create_data', m.values.length - countMissing(m), () =>
-    sink.rows(client, 'datasets_data', ['gene_id', 'dataset_id', 'value'], dataRows(m, ids)),
+    stoppable(ctx, 'create_data', data, () => sink.rows(client, 'datasets_data', ['gene_id', 'dataset_id', 'value'], counted(abortable(dataRows(m, ids), ctx.signal), data))),
   );
   const dsims = datasetSimilarityRows(m, datasetIds, ctx.metric);
+  const dsimsSent = { rows: 0 };
   await timer.phase('create_dataset_sims', dsims.length, () =>
-    sink.rows(client, 'datasets_datasetsimilarity', ['dataset1_id', 'dataset2_id', 'metric', 'score'], dsims),
+    stoppable(ctx, 'create_dataset_sims', dsimsSent, () =>
+      sink.rows(client, 'datasets_datasetsimilarity', ['dataset1_id', 'dataset2_id', 'metric', 'score'], counted(abortable(dsims, ctx.signal), dsimsSent)),
+    ),
   );
   return ids;
 }
