@@ -42,7 +42,7 @@ function tlsOptions(t: ServerTarget): false | ConnectionOptions {
 export async function resolveServer(config: Config, say: (line: string) => void): Promise<RunningServer> {
   if (config.db.kind === 'server') return { target: config.db, stop: async () => undefined };
   say(`no database configured (DATABASE_URL / PG* unset): using ${describeTarget(config.db)}`);
-  // Imported on demand: the package installs process exit hooks as soon as it is loaded.
+  // Imported on demand: only a run on the embedded server needs its package.
   const { startEmbedded } = await import('./embedded.js');
   return startEmbedded(config.db, say);
 }
