@@ -278,7 +278,8 @@ async function main(): Promise<void> {
     await buildCli(hideBin(process.argv)).parseAsync();
   } catch (err) {
     // After Ctrl-C whatever failed first (a COPY torn down, a check) is the interruption itself.
-    const error = controller.signal.aborted ? new InterruptedError() : err;
+    // A run that kept something (baseline's autocommit) says so in its own InterruptedError.
+    const error = controller.signal.aborted && !(err instanceof InterruptedError) ? new InterruptedError() : err;
     process.exitCode = exitCodeOf(error);
     face({ type: 'error', message: (error as Error).message, exitCode: process.exitCode });
     // Scripts read stdout; a person reading the job's stderr sees the same line.

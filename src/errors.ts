@@ -48,8 +48,8 @@ export class ConnectionError extends Error {
 /** The user pressed Ctrl-C; the run rolled back. */
 export class InterruptedError extends Error {
   readonly exitCode: number = EXIT.interrupted;
-  constructor() {
-    super('interrupted: nothing was kept');
+  constructor(message = 'interrupted: nothing was kept') {
+    super(message);
   }
 }
 

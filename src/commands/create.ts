@@ -8,6 +8,7 @@ import { type Measurement, Timer } from '../report/timer.js';
 import { strategyNamed } from '../strategies/index.js';
 import { type ParallelOptions, runContext, type StrategyName } from '../strategies/types.js';
 import type { Metric } from '../similarity/kernel.js';
+import { checkTmpDir, diskFullError, isDiskFull, tempSpaceNeeded } from '../tempSpace.js';
 import { describeSource, loadSource, type MatrixSource } from './source.js';
 
 export interface CreateOptions {
@@ -39,6 +40,7 @@ export function defaultResultsFile(strategy: string, operation = 'create'): stri
 export async function runCreate(config: Config, o: CreateOptions, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<CreateOutcome> {
   const events = new Events(onEvent);
   const say = events.notice;
+  checkTmpDir(o.tmpDir);
   const matrix = await loadSource(o.source);
   const n = matrix.genes.length;
   say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
@@ -54,7 +56,9 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
     const timer = new Timer(o.strategy, onEvent);
     const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events });
     const strategy = await strategyNamed(o.strategy);
-    await strategy.create(ctx);
+    await strategy.create(ctx).catch((err: unknown) => {
+      throw isDiskFull(err) ? diskFullError(o.tmpDir, tempSpaceNeeded(o.strategy, n, o.parallel)) : err;
+    });
     timer.total(n * n);
     timer.record('degenerate_pairs', null, ctx.stats.degeneratePairs);
     if (ctx.stats.degeneratePairs > 0) {

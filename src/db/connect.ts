@@ -56,6 +56,8 @@ export async function openDatabase(config: Config, say: (line: string) => void, 
   const pool = new pg.Pool({ ...clientConfig(server.target), max });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  // Nor may a busy one (a backend terminated under a COPY): its query rejects and says why.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const client = await pool.connect();
     client.release();

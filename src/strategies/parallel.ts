@@ -273,8 +273,18 @@ async function streamBlock(
 ): Promise<BlockStats> {
   const { port1, port2 } = new MessageChannel();
   const copy = copyStream(client, LOAD_TABLE, simColumns(true), format);
-  const done = finished(copy);
+  // Observed at once: a COPY that dies while the worker is still computing must neither become an
+  // unhandled rejection nor leave the worker waiting for credit that will never come. Closing the
+  // channel tells the worker to stop (workers/score.ts), and the COPY's error is the one reported.
+  let copyFailure: Error | undefined;
+  const done = finished(copy).catch((err: unknown) => {
+    copyFailure = err as Error;
+    port1.close();
+    throw err;
+  });
+  done.catch(() => undefined);
   port1.on('message', (msg: StreamMessage) => {
+    if (copyFailure || copy.destroyed) return;
     if ('end' in msg) {
       copy.end();
       port1.close();
@@ -291,7 +301,7 @@ async function streamBlock(
     port1.close();
     copy.destroy(err as Error);
     await done.catch(() => undefined);
-    throw err;
+    throw copyFailure ?? err;
   }
 }
 

@@ -34,6 +34,8 @@ export interface UpdateSink {
   finish?(client: pg.ClientBase): Promise<number>;
   /** Always, success or not: removes what the sink made outside the database. */
   dispose?(): Promise<void>;
+  /** Rows already committed, for a sink in autocommit (baseline): what an interrupted run leaves. */
+  committed?: number;
 }
 
 const changedOnly = (o: SinkOptions, stored: string, fresh: string) => (o.onlyChanged ? ` AND ${stored} <> ${fresh}` : '');
@@ -42,16 +44,19 @@ const changedOnly = (o: SinkOptions, stored: string, fresh: string) => (o.onlyCh
 export function perRowSink(o: SinkOptions): UpdateSink {
   const update = `UPDATE ${SIM_TABLE} SET score = $1 WHERE gene1_id = $2 AND gene2_id = $3 AND metric = $4${changedOnly(o, 'score', '$1')}`;
   const insert = `INSERT INTO ${SIM_TABLE} (gene1_id, gene2_id, metric, score) VALUES ($2, $3, $4, $1) RETURNING id`;
-  return {
+  const sink: UpdateSink = {
+    committed: 0,
     async write(client, b) {
       let written = 0;
       for (let r = 0; r < b.gene1.length; r++) {
         const result = await client.query(b.isNew[r] ? insert : update, [milliText(b.milli[r]!), b.gene1[r], b.gene2[r], o.metric]);
         written += result.rowCount ?? 0;
+        sink.committed! += result.rowCount ?? 0;
       }
       return written;
     },
   };
+  return sink;
 }
 
 function split(b: UpdateBatch, isNew: boolean): [number[], number[], string[]] {
@@ -139,13 +144,19 @@ export function stagedRowSink(o: SinkOptions): UpdateSink {
 export function fileSink(o: SinkOptions): UpdateSink {
   const file = tempPath(o.tmpDir, 'update', 'tsv');
   const out = createWriteStream(file);
+  // A write that fails (a full disk, a directory gone) must reach the run, not crash the process:
+  // kept here and thrown at the next write, since a failed stream never drains.
+  let failure: Error | undefined;
+  out.on('error', (err) => (failure = err));
   return {
     begin: createStage,
     async write(_client: pg.ClientBase, b: UpdateBatch) {
+      if (failure) throw failure;
       if (!out.write(stageText(b))) await once(out, 'drain');
       return 0;
     },
     async finish(client: pg.ClientBase) {
+      if (failure) throw failure;
       out.end();
       await once(out, 'finish');
       await copyChunks(client, STAGE, STAGE_COLUMNS, createReadStream(file, { highWaterMark: 1 << 20 }));
