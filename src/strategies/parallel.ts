@@ -301,8 +301,14 @@ async function streamBlock(
     port1.close();
     copy.destroy(err as Error);
     await done.catch(() => undefined);
-    throw copyFailure ?? err;
+    throw copyFailure ? connectionLost(copyFailure) : err;
   }
+}
+
+/** A socket error (the server closed the connection before its reason could be read) says what it means. */
+function connectionLost(err: Error): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EPIPE' || code === 'ECONNRESET' ? new Error(`the database connection of a COPY was lost (${err.message})`, { cause: err }) : err;
 }
 
 /** The four index builds, spread over the connections as each becomes free. */
