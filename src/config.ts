@@ -9,10 +9,14 @@ import { projectRoot } from './paths.js';
 
 /** Where to connect: a server the user named, or the embedded one genesim runs itself. */
 export type DbTarget =
-  | { kind: 'server'; host?: string; port?: number; user?: string; password?: string; database?: string }
+  | { kind: 'server'; host?: string; port?: number; user?: string; password?: string; database?: string; sslmode?: SslMode; sslrootcert?: string }
   | { kind: 'embedded'; dir: string; port: number; database?: string };
 
 export type EmbeddedTarget = Extract<DbTarget, { kind: 'embedded' }>;
+
+/** libpq's sslmode values. */
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
 
 export interface Config {
   db: DbTarget;
@@ -38,6 +42,8 @@ const EnvSchema = z.object({
   PGUSER: text.optional(),
   PGPASSWORD: z.string().optional(),
   PGDATABASE: text.optional(),
+  PGSSLMODE: z.enum(SSL_MODES, { error: `must be one of ${SSL_MODES.join(', ')}` }).optional(),
+  PGSSLROOTCERT: text.optional(),
   GENESIM_EMBEDDED_DIR: text.optional(),
   GENESIM_EMBEDDED_PORT: port.optional(),
   GENESIM_TOKEN: text.optional(),
@@ -47,7 +53,7 @@ const EnvSchema = z.object({
     .optional(),
 });
 
-const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const;
+const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE'] as const;
 const EMBEDDED_PORT = 54329;
 
 /** Variables from a .env file in the working directory; the real environment wins, as dotenv does. */
@@ -100,8 +106,12 @@ function testFault(spec: string): WorkerFault {
 function serverTarget(e: z.infer<typeof EnvSchema>): DbTarget {
   // libpq precedence: the URL's own parts win, the separate variables fill what it leaves out.
   const fromUrl = e.DATABASE_URL ? parseUrl(e.DATABASE_URL) : {};
+  const sslmode = fromUrl.sslmode ?? e.PGSSLMODE;
+  const sslrootcert = fromUrl.sslrootcert ?? e.PGSSLROOTCERT;
   return {
     kind: 'server',
+    ...(sslmode === undefined ? {} : { sslmode }),
+    ...(sslrootcert === undefined ? {} : { sslrootcert }),
     host: fromUrl.host ?? e.PGHOST,
     port: fromUrl.port ?? e.PGPORT,
     user: fromUrl.user ?? e.PGUSER,
@@ -110,10 +120,13 @@ function serverTarget(e: z.infer<typeof EnvSchema>): DbTarget {
   };
 }
 
-function parseUrl(url: string): Partial<Record<'host' | 'user' | 'password' | 'database', string>> & { port?: number } {
-  let c: ReturnType<typeof parseConnectionString>;
+type UrlParts = Partial<Record<'host' | 'user' | 'password' | 'database' | 'sslrootcert', string>> & { port?: number; sslmode?: SslMode };
+
+function parseUrl(url: string): UrlParts {
+  let c: ReturnType<typeof parseConnectionString> & { sslmode?: string; sslrootcert?: string };
   try {
-    c = parseConnectionString(url);
+    // libpq's meaning of sslmode (and no warning about pg's own): genesim maps it below.
+    c = parseConnectionString(url, { useLibpqCompat: true });
   } catch (err) {
     throw new UsageError(`invalid configuration: DATABASE_URL: ${(err as Error).message}`);
   }
@@ -121,7 +134,13 @@ function parseUrl(url: string): Partial<Record<'host' | 'user' | 'password' | 'd
   if (p !== undefined && !(Number.isInteger(p) && p >= 1 && p <= 65535)) {
     throw new UsageError(`invalid configuration: DATABASE_URL: port "${c.port}" is not a port number`);
   }
+  const sslmode = c.sslmode;
+  if (sslmode !== undefined && !(SSL_MODES as readonly string[]).includes(sslmode)) {
+    throw new UsageError(`invalid configuration: DATABASE_URL: sslmode "${sslmode}" must be one of ${SSL_MODES.join(', ')}`);
+  }
   return {
+    sslmode: sslmode as SslMode | undefined,
+    sslrootcert: c.sslrootcert,
     host: c.host ?? undefined,
     port: p,
     user: c.user ?? undefined,

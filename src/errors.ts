@@ -7,6 +7,14 @@ export const EXIT = {
   failure: 1,
   usage: 2,
   refused: 3,
+  /** The database server cannot be reached: down, wrong host or port, no such socket. */
+  serverUnreachable: 10,
+  /** The server refused the credentials (wrong password, unknown user, no pg_hba.conf entry). */
+  authentication: 11,
+  /** The server answers but the database named does not exist. */
+  noDatabase: 12,
+  /** TLS could not be agreed: required but not offered, or the certificate is not trusted. */
+  tls: 13,
   interrupted: 130,
   terminated: 143,
 } as const;
@@ -28,6 +36,17 @@ export class InputError extends UsageError {
     readonly problem: string,
   ) {
     super(line === null ? `${file}: ${problem}` : `${file}:${line}: ${problem}`);
+  }
+}
+
+/** The database could not be reached or refused us at start; the exit code says which of the four. */
+export class ConnectionError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }
 

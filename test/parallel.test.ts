@@ -58,9 +58,10 @@ describe('parallel strategy', () => {
   }
   }
 
-  it('a failure while loading (worker cannot write its file) leaves the previous matrix, no load table, no files', async () => {
+  // A worker failing to write its file mid-load (a full disk) is in tempSpace.test.ts, on a real tmpfs.
+  it('a --tmp-dir that does not exist is refused before any work: previous matrix, no load table, no files', async () => {
     const missingDir = path.join(tmpDir, 'does-not-exist');
-    await assert.rejects(create(t, 'parallel', { replace: true, tmpDir: missingDir, metric: 'cosine' }), /ENOENT/);
+    await assert.rejects(create(t, 'parallel', { replace: true, tmpDir: missingDir, metric: 'cosine' }), /--tmp-dir .*does-not-exist: no such directory/);
     assert.deepEqual(await simChecksum(t), reference);
     assert.equal((await sql(t, "SELECT 1 FROM pg_class WHERE relname = 'datasets_genesimilarity_load'")).length, 0);
     assert.deepEqual(readdirSync(tmpDir), []);

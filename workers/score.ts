@@ -49,13 +49,20 @@ async function toDestination(d: Destination, encode: (out: ChunkOutput) => Promi
   const port = d.port;
   let credits = STREAM_CREDITS;
   let wake: (() => void) | null = null;
+  let closed = false;
   port.on('message', (granted: number) => {
     credits += granted;
     wake?.();
   });
+  // The coordinator closes the channel when the COPY fails: stop rather than wait for credit.
+  port.on('close', () => {
+    closed = true;
+    wake?.();
+  });
   const stats = await encode({
     async: async (chunk) => {
-      while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+      while (credits === 0 && !closed) await new Promise<void>((resolve) => (wake = resolve));
+      if (closed) throw new Error('the COPY stream this block was feeding has closed');
       credits--;
       // A chunk owns its ArrayBuffer (allocUnsafe beyond the pool size), so it can be moved, not copied.
       const message: StreamMessage = { chunk: chunk.buffer as ArrayBuffer, offset: chunk.byteOffset, length: chunk.length };

@@ -8,6 +8,7 @@ import { type Measurement, Timer } from '../report/timer.js';
 import { strategyNamed } from '../strategies/index.js';
 import { type ParallelOptions, runContext, type StrategyName } from '../strategies/types.js';
 import type { Metric } from '../similarity/kernel.js';
+import { checkTmpDir, diskFullError, isDiskFull, tempSpaceNeeded } from '../tempSpace.js';
 import { describeSource, loadSource, type MatrixSource } from './source.js';
 
 export interface CreateOptions {
@@ -46,6 +47,7 @@ export function defaultResultsFile(strategy: string, operation = 'create'): stri
 export async function runCreate(config: Config, o: CreateOptions, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<CreateOutcome> {
   const events = new Events(onEvent);
   const say = events.notice;
+  checkTmpDir(o.tmpDir);
   const matrix = await loadSource(o.source);
   const n = matrix.genes.length;
   say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
@@ -67,6 +69,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
     try {
       await strategy.create(ctx);
     } catch (err) {
+      if (isDiskFull(err)) throw diskFullError(o.tmpDir, tempSpaceNeeded(o.strategy, n, o.parallel));
       // Only the budget's own stop is an outcome; the user's Ctrl-C and every failure stay errors.
       if (!budget?.aborted || signal.aborted) throw err;
       stoppedAtBudget = true;

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { type Config, describeTarget } from '../config.js';
+import { UsageError } from '../errors.js';
+import { connectionError } from './connectErrors.js';
 import type { Timer } from '../report/timer.js';
 import type { RunningServer, ServerTarget } from './embedded.js';
 import { asCleanup, guardPool } from './runGuard.js';
@@ -13,13 +17,35 @@ export interface Database {
 }
 
 export function clientConfig(t: ServerTarget): pg.ClientConfig {
-  return { host: t.host, port: t.port, user: t.user, password: t.password, database: t.database };
+  return { host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, ssl: tlsOptions(t) };
+}
+
+/**
+ * libpq's sslmode in node-postgres terms. `allow` and `prefer` connect without TLS: node-postgres
+ * cannot retry a refused TLS handshake in plain text as libpq does, and plain is what a server
+ * without TLS (the common case on one machine) accepts.
+ */
+function tlsOptions(t: ServerTarget): false | ConnectionOptions {
+  const mode = t.sslmode ?? 'disable';
+  if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return false;
+  let ca: string | undefined;
+  if (t.sslrootcert !== undefined) {
+    try {
+      ca = readFileSync(t.sslrootcert, 'utf8');
+    } catch (err) {
+      throw new UsageError(`invalid configuration: sslrootcert ${t.sslrootcert}: ${(err as Error).message}`);
+    }
+  }
+  if (mode === 'require' && ca === undefined) return { rejectUnauthorized: false };
+  if (mode === 'verify-ca' && ca === undefined) throw new UsageError('invalid configuration: sslmode=verify-ca needs a root certificate (sslrootcert or PGSSLROOTCERT)');
+  // verify-ca (and require with a root certificate, as libpq): the chain is checked, not the host name.
+  return mode === 'verify-full' ? { ca } : { ca, checkServerIdentity: () => undefined };
 }
 
 export async function resolveServer(config: Config, say: (line: string) => void): Promise<RunningServer> {
   if (config.db.kind === 'server') return { target: config.db, stop: async () => undefined };
   say(`no database configured (DATABASE_URL / PG* unset): using ${describeTarget(config.db)}`);
-  // Imported on demand: the package installs process exit hooks as soon as it is loaded.
+  // Imported on demand: only a run on the embedded server needs its package.
   const { startEmbedded } = await import('./embedded.js');
   return startEmbedded(config.db, say);
 }
@@ -41,7 +67,7 @@ export async function openDatabase(config: Config, say: (line: string) => void, 
   } catch (err) {
     await pool.end();
     await server.stop();
-    throw new Error(`cannot connect to ${describeTarget(server.target)}: ${(err as Error).message}`);
+    throw connectionError(err, server.target);
   }
   return {
     pool,

@@ -36,12 +36,21 @@ function round3(x: number): number {
   return v === 0 ? 0 : v;
 }
 
+/** Names and datasets up front, values one row at a time: `generate` writes a 1 GB file without holding it. */
+export interface SyntheticMatrix {
+  genes: string[];
+  commonNames: (string | null)[];
+  datasets: string[];
+  /** Each row in turn, in one reused array; call once. */
+  rows(): Generator<Float64Array>;
+}
+
 /**
  * A synthetic log-ratio matrix with co-expressed groups: each group follows a random mix of a
  * few shared programmes, each gene follows its group (sometimes inverted) plus noise, so
  * similarities spread over [-1, 1] as in real data instead of bunching near 0.
  */
-export function generateMatrix(o: GenerateOptions): Matrix {
+export function syntheticMatrix(o: GenerateOptions): SyntheticMatrix {
   const r = new Random(o.seed);
   const seen = new Set<string>();
   const genes: string[] = [];
@@ -62,31 +71,56 @@ export function generateMatrix(o: GenerateOptions): Matrix {
     return Array.from({ length: o.datasets }, (_, k) => weights.reduce((s, w, f) => s + w * factors[f]![k]!, 0) / 2);
   });
 
-  const values = sharedValues(o.genes * o.datasets);
-  for (let i = 0; i < o.genes; i++) {
-    const profile = profiles[r.int(groups)]!;
-    const sign = r.next() < 0.25 ? -1 : 1;
-    const amplitude = 0.3 + r.next() * 1.2;
-    const noise = 0.2 + r.next() * 0.8;
-    for (let k = 0; k < o.datasets; k++) {
-      const v = sign * amplitude * profile[k]! + noise * r.normal();
-      values[i * o.datasets + k] = r.next() < o.missing ? Number.NaN : round3(v);
+  function* rows(): Generator<Float64Array> {
+    const row = new Float64Array(o.datasets);
+    for (let i = 0; i < o.genes; i++) {
+      const profile = profiles[r.int(groups)]!;
+      const sign = r.next() < 0.25 ? -1 : 1;
+      const amplitude = 0.3 + r.next() * 1.2;
+      const noise = 0.2 + r.next() * 0.8;
+      for (let k = 0; k < o.datasets; k++) {
+        const v = sign * amplitude * profile[k]! + noise * r.normal();
+        row[k] = r.next() < o.missing ? Number.NaN : round3(v);
+      }
+      yield row;
     }
   }
-  return { genes, commonNames, datasets, values };
+  return { genes, commonNames, datasets, rows };
 }
 
-/** The TSV the readers accept; missing values are empty fields. */
-export function formatTsv(m: Matrix): string {
-  const d = m.datasets.length;
-  const lines = [['systematic_name', 'common_name', ...m.datasets].join('\t')];
-  m.genes.forEach((name, i) => {
-    const fields = [name, m.commonNames[i] ?? ''];
-    for (let k = 0; k < d; k++) {
-      const v = m.values[i * d + k]!;
-      fields.push(Number.isNaN(v) ? '' : v.toFixed(3));
+export function generateMatrix(o: GenerateOptions): Matrix {
+  const s = syntheticMatrix(o);
+  const values = sharedValues(o.genes * o.datasets);
+  let i = 0;
+  for (const row of s.rows()) values.set(row, i++ * o.datasets);
+  return { genes: s.genes, commonNames: s.commonNames, datasets: s.datasets, values };
+}
+
+const TSV_CHUNK_CHARS = 1024 * 1024;
+
+/** The TSV the readers accept, in chunks of about 1 MB; missing values are empty fields. */
+export function* tsvChunks(m: Omit<SyntheticMatrix, 'rows'>, rows: Iterable<Float64Array>): Generator<string> {
+  let chunk = `${['systematic_name', 'common_name', ...m.datasets].join('\t')}\n`;
+  let i = 0;
+  for (const row of rows) {
+    let line = `${m.genes[i]}\t${m.commonNames[i] ?? ''}`;
+    for (const v of row) line += Number.isNaN(v) ? '\t' : `\t${v.toFixed(3)}`;
+    chunk += `${line}\n`;
+    i++;
+    if (chunk.length >= TSV_CHUNK_CHARS) {
+      yield chunk;
+      chunk = '';
     }
-    lines.push(fields.join('\t'));
-  });
-  return lines.join('\n') + '\n';
+  }
+  if (chunk !== '') yield chunk;
+}
+
+function* matrixRows(m: Matrix): Generator<Float64Array> {
+  const d = m.datasets.length;
+  for (let i = 0; i < m.genes.length; i++) yield m.values.subarray(i * d, i * d + d);
+}
+
+/** The whole TSV as one string: for tests and small matrices only. */
+export function formatTsv(m: Matrix): string {
+  return [...tsvChunks(m, matrixRows(m))].join('');
 }

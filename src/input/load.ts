@@ -1,18 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { InputError } from '../errors.js';
+import { innerName, readLines } from './lines.js';
 import type { Matrix } from './matrix.js';
 import { parsePcl } from './pcl.js';
+import { tabRows } from './table.js';
 import { parseTsv } from './tsv.js';
 
-/** Reads a matrix file, choosing the reader by extension (.pcl, anything else is TSV). */
-export async function loadMatrixFile(file: string): Promise<Matrix> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new InputError(file, null, `cannot read: ${why}`);
-  }
-  return file.toLowerCase().endsWith('.pcl') ? parsePcl(text, file) : parseTsv(text, file);
+/**
+ * Reads a matrix file as a stream, choosing the reader by extension (`.pcl`, anything else
+ * is TSV); a further `.gz` is decompressed on the way.
+ */
+export function loadMatrixFile(file: string): Promise<Matrix> {
+  const rows = tabRows(readLines(file));
+  return innerName(file).toLowerCase().endsWith('.pcl') ? parsePcl(rows, file) : parseTsv(rows, file);
 }

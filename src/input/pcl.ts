@@ -1,22 +1,22 @@
 import { InputError } from '../errors.js';
 import type { Matrix } from './matrix.js';
-import { parseTable, tabLines } from './table.js';
+import { parseTable, type Row } from './table.js';
 
 /**
  * Stanford PCL: `YORF NAME GWEIGHT dataset...`, an optional `EWEIGHT` row under the header.
  * Weights are clustering hints, not expression values, so they are skipped.
  */
-export function parsePcl(text: string, file: string): Matrix {
-  const header = tabLines(text)[0];
-  if (!header) throw new InputError(file, null, 'the file is empty');
-  const names = header.fields.map((f) => f.trim().toUpperCase());
-  if (names[1] !== 'NAME' || names[2] !== 'GWEIGHT') {
-    throw new InputError(file, header.number, 'a PCL header reads "YORF<TAB>NAME<TAB>GWEIGHT<TAB>dataset..."');
-  }
-  return parseTable(text, file, {
-    nameColumn: 0,
-    commonColumn: 1,
-    firstValueColumn: 3,
-    skipRow: (fields) => fields[0]?.trim().toUpperCase() === 'EWEIGHT',
+export function parsePcl(rows: AsyncIterable<Row>, file: string): Promise<Matrix> {
+  return parseTable(rows, file, (header) => {
+    const names = header.fields.map((f) => f.trim().toUpperCase());
+    if (names[1] !== 'NAME' || names[2] !== 'GWEIGHT') {
+      throw new InputError(file, header.number, 'a PCL header reads "YORF<TAB>NAME<TAB>GWEIGHT<TAB>dataset..."');
+    }
+    return {
+      nameColumn: 0,
+      commonColumn: 1,
+      firstValueColumn: 3,
+      skipRow: (fields) => fields[0]?.trim().toUpperCase() === 'EWEIGHT',
+    };
   });
 }

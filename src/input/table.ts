@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
-import { MAX_DATASET_NAME, MAX_GENE_NAME, type Matrix, sharedValues } from './matrix.js';
+import type { Line } from './lines.js';
+import { GrowingValues, MAX_DATASET_NAME, MAX_GENE_NAME, type Matrix } from './matrix.js';
 
 /**
  * Where the name columns and the value columns sit in a tab-separated expression file.
@@ -17,41 +18,59 @@ export interface TableLayout {
 }
 
 const MISSING = new Set(['', 'NA', 'NaN', 'nan', 'NAN', 'N/A']);
+const INFINITE = /^[+-]?(inf|infinity)$/i;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const SHOW_DUPLICATES = 5;
 
-export interface Line {
+export interface Row {
   number: number;
   fields: string[];
 }
 
-/** Splits text into numbered tab-separated lines, dropping blank ones and Windows CRs. */
-export function tabLines(text: string): Line[] {
-  const lines: Line[] = [];
-  const raw = text.split('\n');
-  for (let i = 0; i < raw.length; i++) {
-    const line = raw[i]!.endsWith('\r') ? raw[i]!.slice(0, -1) : raw[i]!;
-    if (line.trim() === '') continue;
-    lines.push({ number: i + 1, fields: line.split('\t') });
+/** Numbered tab-separated rows, blank lines dropped. */
+export async function* tabRows(lines: AsyncIterable<Line>): AsyncGenerator<Row> {
+  for await (const { number, text } of lines) {
+    if (text.trim() === '') continue;
+    yield { number, fields: text.split('\t') };
   }
-  return lines;
 }
 
 export function parseValue(field: string, file: string, line: number, column: string): number {
   const text = field.trim();
   if (MISSING.has(text)) return Number.NaN;
+  if (INFINITE.test(text)) {
+    throw new InputError(file, line, `column "${column}": "${field}" is infinite; similarities need finite values (leave it empty for missing)`);
+  }
   if (!NUMBER.test(text)) {
     throw new InputError(file, line, `column "${column}": "${field}" is not a number`);
   }
   const value = Number(text);
-  if (!Number.isFinite(value)) throw new InputError(file, line, `column "${column}": "${field}" is out of range`);
+  if (!Number.isFinite(value)) {
+    throw new InputError(file, line, `column "${column}": "${field}" is beyond the range of a double precision value`);
+  }
   return value;
 }
 
-export function parseTable(text: string, file: string, layout: TableLayout): Matrix {
-  const lines = tabLines(text);
-  const header = lines[0];
-  if (!header) throw new InputError(file, null, 'the file is empty');
+/**
+ * Reads a whole table from its rows, one row at a time into a growing shared buffer, so the
+ * file is never held: memory is the matrix itself plus one row. `layoutOf` checks the header
+ * (the format's own rule) and says where the columns are.
+ */
+export async function parseTable(rows: AsyncIterable<Row>, file: string, layoutOf: (header: Row) => TableLayout): Promise<Matrix> {
+  const iterator = rows[Symbol.asyncIterator]();
+  try {
+    return await readRows(iterator, file, layoutOf);
+  } finally {
+    // Stopping early (a bad row) closes the file now rather than when it is collected.
+    await iterator.return?.();
+  }
+}
+
+async function readRows(iterator: AsyncIterator<Row>, file: string, layoutOf: (header: Row) => TableLayout): Promise<Matrix> {
+  const first = await iterator.next();
+  if (first.done) throw new InputError(file, null, 'the file is empty');
+  const header = first.value;
+  const layout = layoutOf(header);
   const width = header.fields.length;
   const datasets = header.fields.slice(layout.firstValueColumn).map((name) => name.trim());
   if (datasets.length === 0) {
@@ -59,17 +78,16 @@ export function parseTable(text: string, file: string, layout: TableLayout): Mat
   }
   checkDatasetNames(datasets, file, header.number);
 
-  const rows = lines.slice(1).filter((l) => !layout.skipRow?.(l.fields));
-  if (rows.length === 0) throw new InputError(file, null, 'the header is followed by no data rows');
-
   const d = datasets.length;
-  const values = sharedValues(rows.length * d);
+  const values = new GrowingValues(d, file);
   const genes: string[] = [];
   const commonNames: (string | null)[] = [];
   const firstLine = new Map<string, number>();
   const duplicates: string[] = [];
 
-  rows.forEach(({ number, fields }, r) => {
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    const { number, fields } = next.value;
+    if (layout.skipRow?.(fields)) continue;
     if (fields.length !== width) {
       throw new InputError(file, number, `expected ${width} tab-separated fields as in the header, found ${fields.length}`);
     }
@@ -85,18 +103,20 @@ export function parseTable(text: string, file: string, layout: TableLayout): Mat
     const seen = firstLine.get(name);
     if (seen === undefined) firstLine.set(name, number);
     else duplicates.push(`"${name}" (lines ${seen} and ${number})`);
+    const row = values.addRow(number);
     for (let k = 0; k < d; k++) {
-      values[r * d + k] = parseValue(fields[layout.firstValueColumn + k]!, file, number, datasets[k]!);
+      row[k] = parseValue(fields[layout.firstValueColumn + k]!, file, number, datasets[k]!);
     }
     genes.push(name);
     commonNames.push(common === '' ? null : common);
-  });
+  }
+  if (genes.length === 0) throw new InputError(file, null, 'the header is followed by no data rows');
 
   if (duplicates.length > 0) {
     const more = duplicates.length > SHOW_DUPLICATES ? `, and ${duplicates.length - SHOW_DUPLICATES} more` : '';
     throw new InputError(file, null, `duplicate systematic names: ${duplicates.slice(0, SHOW_DUPLICATES).join(', ')}${more}`);
   }
-  return { genes, commonNames, datasets, values };
+  return { genes, commonNames, datasets, values: values.values };
 }
 
 function checkDatasetNames(datasets: string[], file: string, line: number): void {

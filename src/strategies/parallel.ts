@@ -285,8 +285,18 @@ async function streamBlock(
 ): Promise<BlockStats> {
   const { port1, port2 } = new MessageChannel();
   const copy = copyStream(client, LOAD_TABLE, simColumns(true), format);
-  const done = finished(copy);
+  // Observed at once: a COPY that dies while the worker is still computing must neither become an
+  // unhandled rejection nor leave the worker waiting for credit that will never come. Closing the
+  // channel tells the worker to stop (workers/score.ts), and the COPY's error is the one reported.
+  let copyFailure: Error | undefined;
+  const done = finished(copy).catch((err: unknown) => {
+    copyFailure = err as Error;
+    port1.close();
+    throw err;
+  });
+  done.catch(() => undefined);
   port1.on('message', (msg: StreamMessage) => {
+    if (copyFailure || copy.destroyed) return;
     if ('end' in msg) {
       copy.end();
       port1.close();
@@ -303,8 +313,14 @@ async function streamBlock(
     port1.close();
     copy.destroy(err as Error);
     await done.catch(() => undefined);
-    throw err;
+    throw copyFailure ? connectionLost(copyFailure) : err;
   }
+}
+
+/** A socket error (the server closed the connection before its reason could be read) says what it means. */
+function connectionLost(err: Error): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EPIPE' || code === 'ECONNRESET' ? new Error(`the database connection of a COPY was lost (${err.message})`, { cause: err }) : err;
 }
 
 /** The four index builds, spread over the connections as each becomes free. */

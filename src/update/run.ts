@@ -13,6 +13,7 @@ import { SIM_TABLE } from '../strategies/sinks.js';
 import { type ParallelOptions, type RunContext, runContext } from '../strategies/types.js';
 import { defaultResultsFile } from '../commands/create.js';
 import { loadSource, type MatrixSource } from '../commands/source.js';
+import { checkTmpDir, diskFullError, isDiskFull, tempSpaceNeeded } from '../tempSpace.js';
 import { overlay, planUpdate, type UpdatePlan } from './plan.js';
 import { assignIds, deleteRemoved, syncReferenceTables, type TargetIds } from './reference.js';
 import { arraySink, emptyBatch, fileSink, perRowSink, type SinkOptions, stagedRowSink, type UpdateBatch, type UpdateSink, upsertSink } from './sims.js';
@@ -56,6 +57,7 @@ const SINKS: Record<Exclude<UpdateStrategy, 'parallel'>, (o: SinkOptions) => Upd
 export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<UpdateOutcome> {
   const events = new Events(onEvent);
   const say = events.notice;
+  checkTmpDir(o.tmpDir);
   const input = o.source === null ? null : await loadSource(o.source);
   const db = await openDatabase(config, say, o.parallel.connections + 2, signal);
   try {
@@ -90,12 +92,17 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
     const timer = new Timer(`${o.strategy}_update`, onEvent);
     const ctx = runContext({ db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events, testFault: config.testFault });
     let changedRows: number;
-    if (o.strategy === 'parallel' && !o.changedOnly) {
-      changedRows = await parallelUpdate(ctx, plan);
-    } else {
-      // --changed-only touches few rows: the parallel engine's full rebuild would be the wrong tool.
-      const sink = SINKS[o.strategy === 'parallel' ? 'upsert' : o.strategy]({ metric: o.metric, onlyChanged: o.changedOnly, tmpDir: o.tmpDir });
-      changedRows = await classicUpdate(ctx, plan, sink, { transactional: o.strategy !== 'baseline', changedOnly: o.changedOnly, hasMatrix, fileFirst: o.strategy === 'copyfromfile' });
+    const engine = o.strategy === 'parallel' && !o.changedOnly ? 'parallel' : o.strategy === 'copyfromfile' ? 'copyfromfile' : 'none';
+    try {
+      if (engine === 'parallel') {
+        changedRows = await parallelUpdate(ctx, plan);
+      } else {
+        // --changed-only touches few rows: the parallel engine's full rebuild would be the wrong tool.
+        const sink = SINKS[o.strategy === 'parallel' ? 'upsert' : o.strategy]({ metric: o.metric, onlyChanged: o.changedOnly, tmpDir: o.tmpDir });
+        changedRows = await classicUpdate(ctx, plan, sink, { transactional: o.strategy !== 'baseline', changedOnly: o.changedOnly, hasMatrix, fileFirst: o.strategy === 'copyfromfile' });
+      }
+    } catch (err) {
+      throw isDiskFull(err) ? diskFullError(o.tmpDir, tempSpaceNeeded(engine, n, o.parallel)) : err;
     }
     timer.total(n * n);
     timer.record('changed_rows', null, changedRows);

@@ -139,13 +139,19 @@ export function stagedRowSink(o: SinkOptions): UpdateSink {
 export function fileSink(o: SinkOptions): UpdateSink {
   const file = tempPath(o.tmpDir, 'update', 'tsv');
   const out = createWriteStream(file);
+  // A write that fails (a full disk, a directory gone) must reach the run, not crash the process:
+  // kept here and thrown at the next write, since a failed stream never drains.
+  let failure: Error | undefined;
+  out.on('error', (err) => (failure = err));
   return {
     begin: createStage,
     async write(_client: pg.ClientBase, b: UpdateBatch) {
+      if (failure) throw failure;
       if (!out.write(stageText(b))) await once(out, 'drain');
       return 0;
     },
     async finish(client: pg.ClientBase) {
+      if (failure) throw failure;
       out.end();
       await once(out, 'finish');
       await copyChunks(client, STAGE, STAGE_COLUMNS, createReadStream(file, { highWaterMark: 1 << 20 }));
