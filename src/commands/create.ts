@@ -19,6 +19,8 @@ export interface CreateOptions {
   results?: string;
   parallel: ParallelOptions;
   tmpDir?: string;
+  /** Parallel engine: seconds the swap may wait for its locks. */
+  swapWaitSeconds?: number;
 }
 
 export interface CreateOutcome {
@@ -52,7 +54,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
       client.release();
     }
     const timer = new Timer(o.strategy, onEvent);
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events });
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events, swapWaitSeconds: o.swapWaitSeconds });
     const strategy = await strategyNamed(o.strategy);
     await strategy.create(ctx);
     timer.total(n * n);
