@@ -81,6 +81,11 @@ export async function createLoadTable(client: pg.ClientBase, r: Replacement): Pr
   });
   const options = [...cat.reloptions.filter((o) => !o.startsWith('autovacuum_enabled=')), 'autovacuum_enabled=false'];
   await client.query(`CREATE TABLE ${r.load} (${columns.join(', ')}) WITH (${options.join(', ')})`);
+  // An identity column gets a sequence of its own: it goes on from where the live one is, so rows
+  // added without an id (an update's new data values) never collide with the ids copied over.
+  for (const seq of r.identitySequences) {
+    await client.query(`SELECT setval('${qualified(cat.schema, seq.fresh)}', last_value, is_called) FROM ${seq.live}`);
+  }
   const settings = cat.columns.flatMap((c) => c.settings);
   if (settings.length > 0) await client.query(`ALTER TABLE ${r.load} ${settings.join(', ')}`);
   await client.query(`ALTER TABLE ${r.load} OWNER TO ${quoteIdent(cat.owner)}`);
