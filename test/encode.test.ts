@@ -87,7 +87,8 @@ describe('COPY encoders against PostgreSQL', () => {
       assert.equal(text.n, n * n);
       assert.equal(text.g, String(2_000_000_000 + n - 1));
       assert.deepEqual(await load(BinarySimEncoder, { id: true, gene: true }), text);
-      await assert.rejects(load(BinarySimEncoder), /incorrect binary data format/);
+      // The server notices int4 fields where int8 belong, whichever way its parser trips over them.
+      await assert.rejects(load(BinarySimEncoder), /incorrect binary data format|insufficient data left in message/);
     } finally {
       client.release();
       await db.close();

@@ -84,6 +84,32 @@ describe('parallel strategy', () => {
     assert.deepEqual(readdirSync(tmpDir), []);
   });
 
+  it('a failure while building constraints beside (the application\'s CHECK rejects the new rows) leaves everything as it was', async () => {
+    // The stored matrix is pearson: the constraint holds for it and fails for a cosine one.
+    await sql(t, "ALTER TABLE datasets_genesimilarity ADD CONSTRAINT test_pearson_only CHECK (metric = 'pearson')");
+    try {
+      await assert.rejects(create(t, 'parallel', { replace: true, tmpDir, metric: 'cosine' }), /test_pearson_only/);
+      assert.deepEqual(await simChecksum(t), reference);
+      assert.deepEqual(await loadTables(t), [], 'no load table left');
+      assert.deepEqual(readdirSync(tmpDir), []);
+    } finally {
+      await sql(t, 'ALTER TABLE datasets_genesimilarity DROP CONSTRAINT test_pearson_only');
+    }
+  });
+
+  it('refuses up front a column of the application\'s that is NOT NULL without a default, naming it', async () => {
+    await sql(t, 'ALTER TABLE datasets_gene ADD COLUMN test_required text');
+    await sql(t, "UPDATE datasets_gene SET test_required = 'x'");
+    await sql(t, 'ALTER TABLE datasets_gene ALTER COLUMN test_required SET NOT NULL');
+    try {
+      await assert.rejects(create(t, 'parallel', { replace: true, tmpDir }), (err: Error) => err instanceof RefusedError && /column datasets_gene\.test_required is NOT NULL without a default/.test(err.message));
+    } finally {
+      await sql(t, 'ALTER TABLE datasets_gene DROP COLUMN test_required');
+    }
+    assert.deepEqual(await simChecksum(t), reference);
+    assert.deepEqual(await loadTables(t), []);
+  });
+
   it('refuses up front, naming it, a trigger the swap could not carry over', async () => {
     await sql(t, `CREATE FUNCTION test_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
     await sql(t, 'CREATE TRIGGER test_noop BEFORE INSERT ON datasets_gene FOR EACH ROW EXECUTE FUNCTION test_noop()');
