@@ -19,7 +19,7 @@ import { jsonLinesFace } from './report/jsonLines.js';
 import { terminalFace } from './report/progress.js';
 import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
-import { type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
+import { DEFAULT_SWAP_WAIT_SECONDS, type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
 import { UPDATE_STRATEGIES } from './update/run.js';
 
@@ -75,7 +75,7 @@ function sourceOf(a: SourceArgs): MatrixSource {
   return { genes: a.genes, datasets: a.datasets, seed: a.seed, missing: a.missing };
 }
 
-function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number }): true {
+function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number; 'swap-wait'?: number }): true {
   const whole = (name: string, v: number | undefined, min: number, max: number) => {
     if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
       throw new UsageError(`--${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}`);
@@ -85,6 +85,7 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   whole('datasets', a.datasets, 1, 10_000);
   whole('threads', a.threads, 1, 256);
   whole('connections', a.connections, 1, 64);
+  whole('swap-wait', a['swap-wait'], 0, 86_400);
   if (a.missing !== undefined && !(a.missing >= 0 && a.missing < 1)) throw new UsageError('--missing must be a fraction from 0 to below 1');
   return true;
 }
@@ -146,6 +147,11 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
     load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
     'tmp-dir': { type: 'string', describe: 'directory for temp files (default: GENESIM_TMP_DIR, else the OS temp dir)' },
     progress: { choices: PROGRESS_FACES, default: 'terminal' as ProgressFace, describe: 'terminal: a bar on stderr and the results table; json: one JSON event a line on stdout' },
+    'swap-wait': {
+      type: 'number',
+      default: DEFAULT_SWAP_WAIT_SECONDS,
+      describe: 'parallel: seconds the swap may wait for the application to let go of the tables (it retries with a 200 ms lock timeout, so readers never queue behind it for long)',
+    },
   } as const;
 }
 
@@ -162,6 +168,7 @@ function runSettings(a: SourceArgs & Record<string, unknown>, strategy: Strategy
     replace: (a.replace as boolean | undefined) ?? false,
     results: a.results as string | undefined,
     tmpDir: a['tmp-dir'] as string | undefined,
+    swapWaitSeconds: a['swap-wait'] as number,
     parallel: {
       threads,
       connections: (a.connections as number | undefined) ?? Math.min(threads, 4),
@@ -233,6 +240,11 @@ export function buildCli(argv: string[]) {
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
           // For `genesim bench`: stop after S seconds of work (not counting start-up), as Ctrl-C would.
           .option('budget-seconds', { type: 'number', hidden: true })
+          .option('reset-columns', {
+            type: 'boolean',
+            default: false,
+            describe: "parallel: reset the application's own columns of rebuilt tables to their defaults instead of carrying their values over",
+          })
           .options(runOptions('update', 'the new expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
           .check(checkRanges)
           .check(checkBudget),
@@ -250,6 +262,8 @@ export function buildCli(argv: string[]) {
             results: c.results,
             parallel: c.parallel,
             tmpDir: c.tmpDir,
+            swapWaitSeconds: c.swapWaitSeconds,
+            resetColumns: a['reset-columns'],
           },
           a.progress,
           { updateBudgetSeconds: a['budget-seconds'] },

@@ -25,6 +25,8 @@ export interface CreateOptions {
    * strategies too slow for a size); the results then carry `<strategy>_create_sims_stopped`.
    */
   budgetSeconds?: number;
+  /** Parallel engine: seconds the swap may wait for its locks. */
+  swapWaitSeconds?: number;
 }
 
 export interface CreateOutcome {
@@ -63,7 +65,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
     const timer = new Timer(o.strategy, onEvent);
     const budget = o.budgetSeconds === undefined ? null : AbortSignal.timeout(o.budgetSeconds * 1000);
     const runSignal = budget ? AbortSignal.any([signal, budget]) : signal;
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal: runSignal, events, testFault: config.testFault });
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal: runSignal, events, testFault: config.testFault, swapWaitSeconds: o.swapWaitSeconds });
     const strategy = await strategyNamed(o.strategy);
     let stoppedAtBudget = false;
     try {

@@ -53,6 +53,10 @@ export interface RunContext {
   say: (line: string) => void;
   /** Test hook only: a fault to inject into one worker task. */
   testFault?: WorkerFault;
+  /** Parallel engine: how long the swap may wait for its locks (--swap-wait). */
+  swapWaitSeconds: number;
+  /** Parallel update: reset the application's own columns instead of carrying their values over (--reset-columns). */
+  resetColumns: boolean;
   /** Filled by the strategy: pairs scored 0 for lack of shared dimensions or norm. */
   stats: { degeneratePairs: number; peakRssBytes?: number };
 }
@@ -62,7 +66,17 @@ export interface Strategy {
   create(ctx: RunContext): Promise<void>;
 }
 
+export const DEFAULT_SWAP_WAIT_SECONDS = 600;
+
 /** A RunContext with its statistics not yet counted. */
-export function runContext(fields: Omit<RunContext, 'stats' | 'say'>): RunContext {
-  return { ...fields, say: fields.events.notice, stats: { degeneratePairs: 0 } };
+export function runContext(
+  fields: Omit<RunContext, 'stats' | 'say' | 'swapWaitSeconds' | 'resetColumns'> & Partial<Pick<RunContext, 'swapWaitSeconds' | 'resetColumns'>>,
+): RunContext {
+  return {
+    ...fields,
+    say: fields.events.notice,
+    swapWaitSeconds: fields.swapWaitSeconds ?? DEFAULT_SWAP_WAIT_SECONDS,
+    resetColumns: fields.resetColumns ?? false,
+    stats: { degeneratePairs: 0 },
+  };
 }
