@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { openDatabase } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
 import { writeResults } from '../report/results.js';
 import { type Measurement, Timer } from '../report/timer.js';
@@ -8,6 +7,7 @@ import { strategyNamed } from '../strategies/index.js';
 import { type ParallelOptions, runContext, type StrategyName } from '../strategies/types.js';
 import type { Metric } from '../similarity/kernel.js';
 import { describeSource, loadSource, type MatrixSource } from './source.js';
+import { asWriter, describeRun } from './writer.js';
 
 export interface CreateOptions {
   strategy: StrategyName;
@@ -18,6 +18,8 @@ export interface CreateOptions {
   results?: string;
   parallel: ParallelOptions;
   tmpDir?: string;
+  /** Seconds to wait for a running genesim writer (--wait-lock); 0 or absent refuses at once. */
+  waitLockSeconds?: number;
 }
 
 export interface CreateOutcome {
@@ -33,14 +35,15 @@ export function defaultResultsFile(strategy: string, operation = 'create'): stri
 
 /**
  * Reads and validates the whole input before touching the database, so bad input never
- * leaves anything behind; then migrates if needed and runs the strategy.
+ * leaves anything behind; then, as the database's one writer, migrates if needed and runs the
+ * strategy.
  */
 export async function runCreate(config: Config, o: CreateOptions, say: (line: string) => void, signal: AbortSignal): Promise<CreateOutcome> {
   const matrix = await loadSource(o.source);
   const n = matrix.genes.length;
   say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
-  const db = await openDatabase(config, say, o.parallel.connections + 2);
-  try {
+  const writer = { command: describeRun('create', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: o.parallel.connections + 2, tmpDir: o.tmpDir };
+  return asWriter(config, writer, say, signal, async (db) => {
     const client = await db.pool.connect();
     try {
       const { applied } = await migrate(client);
@@ -60,7 +63,5 @@ export async function runCreate(config: Config, o: CreateOptions, say: (line: st
     const resultsFile = o.results ?? defaultResultsFile(o.strategy);
     await writeResults(resultsFile, timer.measurements);
     return { measurements: timer.measurements, resultsFile, genes: n, degeneratePairs: ctx.stats.degeneratePairs };
-  } finally {
-    await db.close();
-  }
+  });
 }

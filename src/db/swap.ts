@@ -3,6 +3,11 @@ import type pg from 'pg';
 export const SIM_TABLE = 'datasets_genesimilarity';
 /** The table a parallel run loads; invisible to the application until the swap. */
 export const LOAD_TABLE = 'datasets_genesimilarity_load';
+/**
+ * Every name a run gives the tables it makes for itself: the one place that knows them, so a
+ * later run can tell a killed run's leftovers from the application's tables.
+ */
+export const RUN_TABLE_NAME = /^datasets_genesimilarity_load$/;
 
 export async function createLoadTable(client: pg.ClientBase): Promise<void> {
   await client.query(`DROP TABLE IF EXISTS ${LOAD_TABLE}`);

@@ -4,9 +4,10 @@ import { finished } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import type pg from 'pg';
 import { Piscina } from 'piscina';
-import { inTransaction, withClient } from '../db/connect.js';
+import { clientConfig, inTransaction, withClient } from '../db/connect.js';
+import { type ReaderStats, startReaderProbe } from '../db/readerProbe.js';
 import { createLoadTable, dropLoadTable, INDEX_BUILD_SETTINGS, INDEX_BUILDS, LOAD_TABLE, swapIn, withoutDataForeignKeys } from '../db/swap.js';
-import { requireEmpty } from '../db/tables.js';
+import { refuseIfFilled, requireEmpty } from '../db/tables.js';
 import { sharedIds } from '../input/matrix.js';
 import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
 import { progressBar } from '../report/progress.js';
@@ -38,12 +39,12 @@ interface LoadTotals {
  * pool scores and encodes them, and a coordinator COPYs the results over several connections
  * into a bare table while later blocks are still being computed. Indexes are built after
  * the load, concurrently, and the table is swapped in by renames in one transaction, inside
- * which `inSwap` brings the other tables to the same state.
+ * which `swap` checks what must still hold and brings the other tables to the same state.
  *
  * `geneIds` are the final database ids of ctx.matrix's genes, known before any gene row is
  * written, so the load needs nothing from the swap.
  */
-export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, inSwap: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, swap: SwapWork): Promise<void> {
   const { matrix: m, timer, parallel: o } = ctx;
   const n = m.genes.length;
   const main = await ctx.db.pool.connect();
@@ -79,15 +80,21 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, inSwap:
 
     await timer.phase('constraints', INDEX_BUILDS.length, () => buildIndexes(ctx));
     await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${LOAD_TABLE}`));
-    await timer.phase('swap', n * n, () =>
-      inTransaction(main, async () => {
-        // The old matrix goes first: nothing else may reference genes about to be removed.
-        await main.query('DROP TABLE datasets_genesimilarity');
-        await inSwap(main);
-        throwIfAborted(ctx.signal);
-        await swapIn(main, n * n);
-      }),
-    );
+    const probe = await startReaderProbe(clientConfig(ctx.db.target), geneIds);
+    try {
+      await timer.phase('swap', n * n, () =>
+        inTransaction(main, async () => {
+          await swap.check(main);
+          // The old matrix goes first: nothing else may reference genes about to be removed.
+          await main.query('DROP TABLE datasets_genesimilarity');
+          await swap.write(main);
+          throwIfAborted(ctx.signal);
+          await swapIn(main, n * n);
+        }),
+      );
+    } finally {
+      recordReaders(ctx, await probe.stop());
+    }
     loadTableMade = false;
     ctx.stats.peakRssBytes = process.resourceUsage().maxRSS * 1024;
     timer.record('peak_rss_bytes', null, ctx.stats.peakRssBytes);
@@ -102,6 +109,26 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, inSwap:
   }
 }
 
+/** What the swap transaction does besides swapping the matrix in. */
+export interface SwapWork {
+  /**
+   * First, before anything is dropped or written: what must still hold now that the
+   * application's writes are locked out (the tables still empty, datasets_data unchanged).
+   */
+  check(client: pg.PoolClient): Promise<void>;
+  /** Brings the other tables to the new matrix, once the old matrix is gone. */
+  write(client: pg.PoolClient): Promise<void>;
+}
+
+/** The longest wait of a reader of the application's while the swap ran. */
+function recordReaders(ctx: RunContext, stats: ReaderStats): void {
+  ctx.timer.record('reader_stall_max', stats.maxSeconds, stats.queries);
+  if (stats.errors > 0) {
+    ctx.timer.record('reader_errors', null, stats.errors);
+    ctx.say(`a reader's query failed ${stats.errors} times during the swap: ${stats.firstError}`);
+  }
+}
+
 /** Ids 1..N in name order: what the swap's TRUNCATE ... RESTART IDENTITY then hands out. */
 function freshIds(n: number): Int32Array {
   return sharedIds(Array.from({ length: n }, (_, i) => i + 1));
@@ -110,12 +137,16 @@ function freshIds(n: number): Int32Array {
 export const parallelStrategy: Strategy = {
   name: 'parallel',
   async create(ctx) {
-    await withClient(ctx.db.pool, (client) => requireEmpty(client, ctx.replace));
+    await withClient(ctx.db.pool, (client) => refuseIfFilled(client, ctx.replace));
     const geneIds = freshIds(ctx.matrix.genes.length);
-    await buildAndSwap(ctx, geneIds, async (main) => {
-      await main.query('TRUNCATE datasets_datasetsimilarity, datasets_data, datasets_gene, datasets_dataset RESTART IDENTITY');
-      const ids = await withoutDataForeignKeys(main, () => writeReferenceTables(ctx, main, copySink));
-      if (ids.geneIds.some((id, i) => id !== geneIds[i])) throw new Error('gene ids did not come out as 1..N; the load used those');
+    await buildAndSwap(ctx, geneIds, {
+      // Again, where it binds: the application may have written since the first check.
+      check: (main) => requireEmpty(main, ctx.replace).then(() => undefined),
+      write: async (main) => {
+        await main.query('TRUNCATE datasets_datasetsimilarity, datasets_data, datasets_gene, datasets_dataset RESTART IDENTITY');
+        const ids = await withoutDataForeignKeys(main, () => writeReferenceTables(ctx, main, copySink));
+        if (ids.geneIds.some((id, i) => id !== geneIds[i])) throw new Error('gene ids did not come out as 1..N; the load used those');
+      },
     });
   },
 };

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { inTransaction, openDatabase, withClient } from '../db/connect.js';
+import { inTransaction, withClient } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
 import { RefusedError } from '../errors.js';
 import { writeResults } from '../report/results.js';
@@ -13,6 +13,8 @@ import { SIM_TABLE } from '../strategies/sinks.js';
 import { type ParallelOptions, type RunContext, runContext } from '../strategies/types.js';
 import { defaultResultsFile } from '../commands/create.js';
 import { loadSource, type MatrixSource } from '../commands/source.js';
+import { asWriter, describeRun } from '../commands/writer.js';
+import { type Fingerprint, readConsistently, requireUnchanged } from './fingerprint.js';
 import { overlay, planUpdate, type UpdatePlan } from './plan.js';
 import { assignIds, deleteRemoved, syncReferenceTables, type TargetIds } from './reference.js';
 import { arraySink, emptyBatch, fileSink, perRowSink, type SinkOptions, stagedRowSink, type UpdateBatch, type UpdateSink, upsertSink } from './sims.js';
@@ -31,6 +33,8 @@ export interface UpdateOptions {
   results?: string;
   parallel: ParallelOptions;
   tmpDir?: string;
+  /** Seconds to wait for a running genesim writer (--wait-lock); 0 or absent refuses at once. */
+  waitLockSeconds?: number;
 }
 
 export interface UpdateOutcome {
@@ -55,14 +59,18 @@ const SINKS: Record<Exclude<UpdateStrategy, 'parallel'>, (o: SinkOptions) => Upd
  */
 export async function runUpdate(config: Config, o: UpdateOptions, say: (line: string) => void, signal: AbortSignal): Promise<UpdateOutcome> {
   const input = o.source === null ? null : await loadSource(o.source);
-  const db = await openDatabase(config, say, o.parallel.connections + 2);
-  try {
+  const writer = { command: describeRun('update', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: o.parallel.connections + 2, tmpDir: o.tmpDir };
+  return asWriter(config, writer, say, signal, async (db) => {
     const client = await db.pool.connect();
     let plan: UpdatePlan;
     let hasMatrix: boolean;
+    // --from-db: what was read, to be found unchanged where the update writes.
+    let source: Fingerprint | null = null;
     try {
       await migrate(client);
-      const stored = await readStoredMatrix(client);
+      const read = await readConsistently(client, () => readStoredMatrix(client));
+      const stored = read.result;
+      if (input === null) source = read.print;
       const metrics = await storedMetrics(client);
       const others = metrics.filter((m) => m !== o.metric);
       if (others.length > 0) {
@@ -87,13 +95,23 @@ export async function runUpdate(config: Config, o: UpdateOptions, say: (line: st
     );
     const timer = new Timer(`${o.strategy}_update`);
     const ctx = runContext({ db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say });
+    // A check first thing in the transaction that writes, so the application's edit is never undone.
+    const check = async (c: pg.ClientBase) => {
+      if (source !== null) await requireUnchanged(c, source);
+    };
     let changedRows: number;
     if (o.strategy === 'parallel' && !o.changedOnly) {
-      changedRows = await parallelUpdate(ctx, plan);
+      changedRows = await parallelUpdate(ctx, plan, check);
     } else {
       // --changed-only touches few rows: the parallel engine's full rebuild would be the wrong tool.
       const sink = SINKS[o.strategy === 'parallel' ? 'upsert' : o.strategy]({ metric: o.metric, onlyChanged: o.changedOnly, tmpDir: o.tmpDir });
-      changedRows = await classicUpdate(ctx, plan, sink, { transactional: o.strategy !== 'baseline', changedOnly: o.changedOnly, hasMatrix, fileFirst: o.strategy === 'copyfromfile' });
+      changedRows = await classicUpdate(ctx, plan, sink, {
+        transactional: o.strategy !== 'baseline',
+        changedOnly: o.changedOnly,
+        hasMatrix,
+        fileFirst: o.strategy === 'copyfromfile',
+        check,
+      });
     }
     timer.total(n * n);
     timer.record('changed_rows', null, changedRows);
@@ -101,18 +119,19 @@ export async function runUpdate(config: Config, o: UpdateOptions, say: (line: st
     const resultsFile = o.results ?? defaultResultsFile(o.strategy, 'update');
     await writeResults(resultsFile, timer.measurements);
     return { measurements: timer.measurements, resultsFile, changedRows, changedGenes: plan.changedGenes };
-  } finally {
-    await db.close();
-  }
+  });
 }
 
-async function parallelUpdate(ctx: RunContext, plan: UpdatePlan): Promise<number> {
+async function parallelUpdate(ctx: RunContext, plan: UpdatePlan, check: (client: pg.ClientBase) => Promise<void>): Promise<number> {
   const n = plan.target.genes.length;
   // New genes' ids are drawn before the load (sequence values outlive a rollback: a failed run leaves a gap, nothing else).
   const ids = await withClient(ctx.db.pool, (client) => assignIds(client, plan));
-  await buildAndSwap(ctx, ids.geneIds, async (main) => {
-    await syncReferenceTables(main, plan, ids, ctx.metric, ctx.timer);
-    await deleteRemoved(main, plan);
+  await buildAndSwap(ctx, ids.geneIds, {
+    check,
+    write: async (main) => {
+      await syncReferenceTables(main, plan, ids, ctx.metric, ctx.timer);
+      await deleteRemoved(main, plan);
+    },
   });
   return n * n;
 }
@@ -123,12 +142,15 @@ interface ClassicUpdateOptions {
   /** The table already holds this metric's matrix: pairs of existing genes are UPDATEs. */
   hasMatrix: boolean;
   fileFirst: boolean;
+  /** Runs first in the writing transaction (for baseline, in one of its own just before writing). */
+  check: (client: pg.ClientBase) => Promise<void>;
 }
 
 async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink, o: ClassicUpdateOptions): Promise<number> {
   const client = await ctx.db.pool.connect();
   try {
     const work = async () => {
+      if (o.transactional) await o.check(client);
       const ids = await assignIds(client, plan);
       await syncReferenceTables(client, plan, ids, ctx.metric, ctx.timer);
       let written = await ctx.timer.phase('delete_sims', plan.removedGeneIds.length, () => deleteSims(client, plan.removedGeneIds, !o.transactional));
@@ -137,7 +159,10 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
       throwIfAborted(ctx.signal);
       return written;
     };
-    return o.transactional ? await inTransaction(client, work, ctx.timer) : await work();
+    if (o.transactional) return await inTransaction(client, work, ctx.timer);
+    // Autocommit, as Django's save(): the check narrows the window but cannot close it.
+    await inTransaction(client, () => o.check(client));
+    return await work();
   } finally {
     await sink.dispose?.();
     client.release();
