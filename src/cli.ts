@@ -14,7 +14,7 @@ import { MAX_GENERATED_GENES } from './input/generate.js';
 import { projectRoot } from './paths.js';
 import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
-import { type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
+import { type Load, LOADS, type ParallelOptions, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
 import { runUpdate, UPDATE_STRATEGIES } from './update/run.js';
 
@@ -97,8 +97,18 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
   } as const;
 }
 
-function createOptions(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): CreateOptions {
+function parallelOptions(a: Record<string, unknown>): ParallelOptions {
   const threads = a.threads as number;
+  return {
+    threads,
+    connections: (a.connections as number | undefined) ?? Math.min(threads, 4),
+    via: a.via as Via,
+    format: a.format as CopyFormat,
+    load: a.load as Load,
+  };
+}
+
+function createOptions(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): CreateOptions {
   return {
     strategy,
     source: sourceOf(a),
@@ -107,13 +117,7 @@ function createOptions(a: SourceArgs & Record<string, unknown>, strategy: Strate
     results: a.results as string | undefined,
     tmpDir: a['tmp-dir'] as string | undefined,
     waitLockSeconds: (a['wait-lock'] as number | undefined) ?? 0,
-    parallel: {
-      threads,
-      connections: (a.connections as number | undefined) ?? Math.min(threads, 4),
-      via: a.via as Via,
-      format: a.format as CopyFormat,
-      load: a.load as Load,
-    },
+    parallel: parallelOptions(a),
   };
 }
 
@@ -153,7 +157,7 @@ export function buildCli(argv: string[]) {
       'Compute the similarity matrix and create it in the database with one strategy',
       (y) =>
         y
-          .option('strategy', { choices: STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
+          .option('strategy', { choices: STRATEGIES, default: 'parallel' as StrategyName, describe: 'how rows reach the database' })
           .option('replace', { type: 'boolean', default: false, describe: 'empty tables that already hold data' })
           .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
           .check(checkRanges),
@@ -165,26 +169,26 @@ export function buildCli(argv: string[]) {
       (y) =>
         y
           .option('strategy', { choices: UPDATE_STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
-          .option('from-db', { type: 'boolean', default: false, describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
+          // No default: yargs counts a defaulted flag as given, and `conflicts` would then refuse every --input.
+          .option('from-db', { type: 'boolean', describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
           .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
           .options(runOptions('update', 'the new expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
           .check(checkRanges),
       async (a) => {
         if (!a['from-db'] && a.input === undefined && a.genes === undefined) throw new UsageError('give --input FILE, --from-db or --genes N');
-        const c = createOptions(a, 'parallel');
         const outcome = await runUpdate(
           config(),
           {
             strategy: a.strategy,
-            source: a['from-db'] ? null : c.source,
-            metric: c.metric,
+            source: a['from-db'] ? null : sourceOf(a),
+            metric: a.metric,
             changedOnly: a['changed-only'],
             keepMissingGenes: a['keep-missing-genes'],
-            results: c.results,
-            parallel: c.parallel,
-            tmpDir: c.tmpDir,
-            waitLockSeconds: c.waitLockSeconds,
+            results: a.results,
+            parallel: parallelOptions(a),
+            tmpDir: a['tmp-dir'],
+            waitLockSeconds: a['wait-lock'],
           },
           say,
           interruptible(),
