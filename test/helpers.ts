@@ -122,8 +122,8 @@ export interface RunningCli {
   child: ChildProcess;
   /** stderr so far. */
   stderr(): string;
-  /** Resolves once stderr matches. */
-  said(pattern: RegExp): Promise<void>;
+  /** Resolves once stderr matches; rejects if the run exits first or `timeoutMs` passes. */
+  said(pattern: RegExp, timeoutMs?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
@@ -147,12 +147,13 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv): RunningCli {
   return {
     child,
     stderr: () => stderr,
-    said: (pattern) =>
+    said: (pattern, timeoutMs = 120_000) =>
       pattern.test(stderr)
         ? Promise.resolve()
         : Promise.race([
             new Promise<void>((resolve) => waiters.push({ pattern, resolve })),
             exited.then((r) => Promise.reject(new Error(`exited ${r.code} before saying ${pattern}: ${r.stderr}`))),
+            new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`not said within ${timeoutMs} ms: ${pattern}; stderr so far: ${stderr}`)), timeoutMs).unref()),
           ]),
     exited,
   };
@@ -181,6 +182,8 @@ export async function lockWaiters(t: TestDatabase, query = ''): Promise<number> 
 /** The test's own client on the test database, for transactions the test holds open (an application's). */
 export async function connect(t: TestDatabase): Promise<pg.Client> {
   const c = new pg.Client(clientConfig(t.target));
+  // A test that failed half-way leaves it open until the database is dropped under it.
+  c.on('error', () => undefined);
   await c.connect();
   return c;
 }
