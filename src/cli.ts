@@ -14,7 +14,7 @@ import { MAX_GENERATED_GENES } from './input/generate.js';
 import { projectRoot } from './paths.js';
 import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
-import { type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
+import { DEFAULT_SWAP_WAIT_SECONDS, type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
 import { runUpdate, UPDATE_STRATEGIES } from './update/run.js';
 
@@ -55,7 +55,7 @@ function sourceOf(a: SourceArgs): MatrixSource {
   return { genes: a.genes, datasets: a.datasets, seed: a.seed, missing: a.missing };
 }
 
-function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number }): true {
+function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number; 'swap-wait'?: number }): true {
   const whole = (name: string, v: number | undefined, min: number, max: number) => {
     if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
       throw new UsageError(`--${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}`);
@@ -65,6 +65,7 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   whole('datasets', a.datasets, 1, 10_000);
   whole('threads', a.threads, 1, 256);
   whole('connections', a.connections, 1, 64);
+  whole('swap-wait', a['swap-wait'], 0, 86_400);
   if (a.missing !== undefined && !(a.missing >= 0 && a.missing < 1)) throw new UsageError('--missing must be a fraction from 0 to below 1');
   return true;
 }
@@ -91,6 +92,11 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
     format: { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' },
     load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
     'tmp-dir': { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' },
+    'swap-wait': {
+      type: 'number',
+      default: DEFAULT_SWAP_WAIT_SECONDS,
+      describe: 'parallel: seconds the swap may wait for the application to let go of the tables (it retries with a 200 ms lock timeout, so readers never queue behind it for long)',
+    },
   } as const;
 }
 
@@ -103,6 +109,7 @@ function createOptions(a: SourceArgs & Record<string, unknown>, strategy: Strate
     replace: (a.replace as boolean | undefined) ?? false,
     results: a.results as string | undefined,
     tmpDir: a['tmp-dir'] as string | undefined,
+    swapWaitSeconds: a['swap-wait'] as number,
     parallel: {
       threads,
       connections: (a.connections as number | undefined) ?? Math.min(threads, 4),
@@ -164,6 +171,11 @@ export function buildCli(argv: string[]) {
           .option('from-db', { type: 'boolean', default: false, describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
           .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
+          .option('reset-columns', {
+            type: 'boolean',
+            default: false,
+            describe: "parallel: reset the application's own columns of rebuilt tables to their defaults instead of carrying their values over",
+          })
           .options(runOptions('update', 'the new expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
           .check(checkRanges),
       async (a) => {
@@ -180,6 +192,8 @@ export function buildCli(argv: string[]) {
             results: c.results,
             parallel: c.parallel,
             tmpDir: c.tmpDir,
+            swapWaitSeconds: c.swapWaitSeconds,
+            resetColumns: a['reset-columns'],
           },
           say,
           interruptible(),

@@ -18,6 +18,8 @@ export interface CreateOptions {
   results?: string;
   parallel: ParallelOptions;
   tmpDir?: string;
+  /** Parallel engine: seconds the swap may wait for its locks. */
+  swapWaitSeconds?: number;
 }
 
 export interface CreateOutcome {
@@ -49,7 +51,7 @@ export async function runCreate(config: Config, o: CreateOptions, say: (line: st
       client.release();
     }
     const timer = new Timer(o.strategy);
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say });
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say, swapWaitSeconds: o.swapWaitSeconds });
     const strategy = await strategyNamed(o.strategy);
     await strategy.create(ctx);
     timer.total(n * n);
