@@ -14,7 +14,7 @@ import { MAX_GENERATED_GENES } from './input/generate.js';
 import { projectRoot } from './paths.js';
 import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
-import { type Load, LOADS, type ParallelOptions, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
+import { DEFAULT_SWAP_WAIT_SECONDS, type Load, LOADS, type ParallelOptions, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
 import { runUpdate, UPDATE_STRATEGIES } from './update/run.js';
 
@@ -55,7 +55,7 @@ function sourceOf(a: SourceArgs): MatrixSource {
   return { genes: a.genes, datasets: a.datasets, seed: a.seed, missing: a.missing };
 }
 
-function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number; 'wait-lock'?: number }): true {
+function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number; 'swap-wait'?: number; 'wait-lock'?: number }): true {
   const whole = (name: string, v: number | undefined, min: number, max: number) => {
     if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
       throw new UsageError(`--${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}`);
@@ -65,6 +65,7 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   whole('datasets', a.datasets, 1, 10_000);
   whole('threads', a.threads, 1, 256);
   whole('connections', a.connections, 1, 64);
+  whole('swap-wait', a['swap-wait'], 0, 86_400);
   if (a.missing !== undefined && !(a.missing >= 0 && a.missing < 1)) throw new UsageError('--missing must be a fraction from 0 to below 1');
   const wait = a['wait-lock'];
   if (wait !== undefined && !(wait >= 0 && wait <= 86_400)) throw new UsageError('--wait-lock must be a number of seconds from 0 to 86,400');
@@ -94,6 +95,11 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
     load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
     'tmp-dir': { type: 'string', describe: 'directory for temp files (default: the OS temp dir)' },
     'wait-lock': { type: 'number', default: 0, describe: 'if another genesim run is writing to the database, wait up to SECONDS for it instead of refusing (exit 3)' },
+    'swap-wait': {
+      type: 'number',
+      default: DEFAULT_SWAP_WAIT_SECONDS,
+      describe: 'parallel: seconds the swap may wait for the application to let go of the tables (it retries with a 200 ms lock timeout, so readers never queue behind it for long)',
+    },
   } as const;
 }
 
@@ -117,6 +123,7 @@ function createOptions(a: SourceArgs & Record<string, unknown>, strategy: Strate
     results: a.results as string | undefined,
     tmpDir: a['tmp-dir'] as string | undefined,
     waitLockSeconds: (a['wait-lock'] as number | undefined) ?? 0,
+    swapWaitSeconds: a['swap-wait'] as number,
     parallel: parallelOptions(a),
   };
 }
@@ -173,6 +180,11 @@ export function buildCli(argv: string[]) {
           .option('from-db', { type: 'boolean', describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
           .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
+          .option('reset-columns', {
+            type: 'boolean',
+            default: false,
+            describe: "parallel: reset the application's own columns of rebuilt tables to their defaults instead of carrying their values over",
+          })
           .options(runOptions('update', 'the new expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
           .check(checkRanges),
       async (a) => {
@@ -189,6 +201,8 @@ export function buildCli(argv: string[]) {
             parallel: parallelOptions(a),
             tmpDir: a['tmp-dir'],
             waitLockSeconds: a['wait-lock'],
+            swapWaitSeconds: a['swap-wait'],
+            resetColumns: a['reset-columns'],
           },
           say,
           interruptible(),

@@ -43,7 +43,7 @@ describe('update --from-db while the application edits datasets_data', () => {
       assert.match(done.stderr, /\ngenesim: datasets_data changed while the update ran \(datasets_data: values edited\); nothing was written; run it again\n$/);
       assert.deepEqual(await simChecksum(t), before, 'the similarity table is untouched');
       assert.deepEqual(await sql(t, 'SELECT value FROM datasets_data WHERE id = $1', [row!.id]), [{ value: row!.value + 1 }], 'the application\'s edit is kept');
-      assert.deepEqual(await sql(t, `SELECT relname FROM pg_class WHERE relname LIKE '%_load%'`), []);
+        assert.deepEqual(await sql(t, `SELECT relname FROM pg_class WHERE relname LIKE '%\\_\\_genesim\\_%'`), [], 'the run dropped its load tables');
 
       // Run again, as the message says: the edit is taken in.
       const again = runCli(['update', '--strategy', strategy, '--from-db', '--threads', '2', '--results', path.join(dir, 'u.csv')], t.env);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { RANKED_SIMILAR } from '../src/db/readerProbe.js';
-const SWAP_LOCK_TIMEOUT_MS = 200; // TEMP
+import { SWAP_LOCK_TIMEOUT_MS } from '../src/db/swap.js';
 import { formatTsv, generateMatrix } from '../src/input/generate.js';
 import { type Matrix, sortBySystematicName } from '../src/input/matrix.js';
 import { prepare, scoreRow } from '../src/similarity/kernel.js';

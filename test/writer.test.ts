@@ -156,7 +156,7 @@ describe('one writer at a time', () => {
     assert.match(done.stderr, /the tables already hold data \(datasets_dataset\); pass --replace/);
     assert.deepEqual(await tableCounts(t), { datasets_dataset: 1, datasets_gene: 0, datasets_data: 0, datasets_genesimilarity: 0, datasets_datasetsimilarity: 0 });
     assert.deepEqual(await sql(t, `SELECT name FROM datasets_dataset`), [{ name: 'written by the application' }]);
-    assert.deepEqual(await sql(t, `SELECT relname FROM pg_class WHERE relname LIKE '%_load%'`), [], 'the run dropped its load table');
+    assert.deepEqual(await sql(t, `SELECT relname FROM pg_class WHERE relname LIKE '%\\_\\_genesim\\_%'`), [], 'the run dropped its load tables');
   });
 
   it('a run killed mid-load (kill -9) leaves its load table and temp files; the next run drops them and says so', async () => {
@@ -166,25 +166,28 @@ describe('one writer at a time', () => {
     writeFileSync(alive, 'x');
     const killed = startCli(['create', '--strategy', 'parallel', '--genes', '2500', '--datasets', '20', '--threads', '2', '--tmp-dir', tmp, '--results', results('killed')], t.env);
     const theirs = () => readdirSync(tmp).filter((f) => f.startsWith(`genesim-${killed.child.pid}-`));
-    await until('the run to be mid-load, with rows in its load table and temp files on disk', async () => {
-      const [r] = await sql<{ n: string | null }>(t, `SELECT (SELECT reltuples FROM pg_class WHERE relname = 'datasets_genesimilarity_load') AS n`);
-      if (r!.n === null || theirs().length === 0) return false;
-      return Number((await sql<{ n: string }>(t, 'SELECT count(*) AS n FROM datasets_genesimilarity_load'))[0]!.n) > 0;
+    const loadTables = async () =>
+      (await sql<{ relname: string }>(t, `SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE '%\\_\\_genesim\\_%' ORDER BY 1`)).map((r) => r.relname);
+    await until('the run to be mid-load, with rows in its similarity load table and temp files on disk', async () => {
+      const sims = (await loadTables()).find((name) => name.startsWith('datasets_genesimilarity__genesim_'));
+      if (sims === undefined || theirs().length === 0) return false;
+      return Number((await sql<{ n: string }>(t, `SELECT count(*) AS n FROM ${sims}`))[0]!.n) > 0;
     });
     killed.child.kill('SIGKILL');
     assert.equal((await killed.exited).signal, 'SIGKILL');
     const left = theirs();
     assert.ok(left.length > 0);
-    assert.equal((await sql(t, `SELECT 1 FROM pg_class WHERE relname = 'datasets_genesimilarity_load'`)).length, 1, 'the load table outlived the run');
+    const leftover = await loadTables();
+    assert.ok(leftover.some((name) => name.startsWith('datasets_genesimilarity__genesim_')), 'the load tables outlived the run');
 
     const next = runCli([...createArgs(results('next')), '--tmp-dir', tmp], t.env);
     assert.equal(next.status, 0, next.stderr);
-    assert.match(next.stderr, /genesim: dropped datasets_genesimilarity_load left by an earlier run that did not finish\n/);
+    for (const table of leftover) assert.match(next.stderr, new RegExp(`genesim: dropped ${table} left by an earlier run that did not finish\\n`));
     assert.match(next.stderr, new RegExp(`genesim: removed ${left.length} temp files? \\(genesim-${killed.child.pid}-\\*\\) from ${tmp} left by an earlier run \\(pid ${killed.child.pid}\\) that did not finish\\n`));
     assert.deepEqual(theirs(), []);
     assert.ok(existsSync(alive), 'a running process\'s temp file is kept');
     assert.deepEqual(await simChecksum(t), await simChecksum(reference));
-    assert.deepEqual(await sql(t, `SELECT relname FROM pg_class WHERE relname LIKE '%_load%'`), []);
+    assert.deepEqual(await loadTables(), []);
     rmSync(tmp, { recursive: true, force: true });
   });
 });

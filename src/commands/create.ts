@@ -20,6 +20,8 @@ export interface CreateOptions {
   tmpDir?: string;
   /** Seconds to wait for a running genesim writer (--wait-lock); 0 or absent refuses at once. */
   waitLockSeconds?: number;
+  /** Parallel engine: seconds the swap may wait for its locks. */
+  swapWaitSeconds?: number;
 }
 
 export interface CreateOutcome {
@@ -52,7 +54,7 @@ export async function runCreate(config: Config, o: CreateOptions, say: (line: st
       client.release();
     }
     const timer = new Timer(o.strategy);
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say });
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say, swapWaitSeconds: o.swapWaitSeconds });
     const strategy = await strategyNamed(o.strategy);
     await strategy.create(ctx);
     timer.total(n * n);

@@ -1,13 +1,14 @@
 import type pg from 'pg';
-import { RUN_TABLE_NAME } from './swap.js';
+import { quoteIdent } from './catalog.js';
+import { isGenesimLoadTable } from './loadNames.js';
 
-/** Tables genesim made for a run, in the schema it writes to (only a writer-lock holder may call this). */
+/** Tables genesim made for a run (loadNames.ts knows their names), in the schema it writes to. */
 export async function leftoverTables(client: pg.ClientBase): Promise<string[]> {
   const { rows } = await client.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_class c
       WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') ORDER BY 1`,
   );
-  return rows.map((r) => r.name).filter((name) => RUN_TABLE_NAME.test(name));
+  return rows.map((r) => r.name).filter(isGenesimLoadTable);
 }
 
 /**
@@ -16,8 +17,9 @@ export async function leftoverTables(client: pg.ClientBase): Promise<string[]> {
  * application's may depend on a load table, and if something does, the run stops and says so.
  */
 export async function dropLeftoverTables(client: pg.ClientBase, say: (line: string) => void): Promise<void> {
-  for (const table of await leftoverTables(client)) {
-    await client.query(`DROP TABLE "${table}"`);
-    say(`dropped ${table} left by an earlier run that did not finish`);
-  }
+  const tables = await leftoverTables(client);
+  if (tables.length === 0) return;
+  // One statement: a run's load tables may reference each other (its similarity table its genes).
+  await client.query(`DROP TABLE ${tables.map(quoteIdent).join(', ')}`);
+  for (const table of tables) say(`dropped ${table} left by an earlier run that did not finish`);
 }

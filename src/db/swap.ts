@@ -1,42 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import type { Replacement } from './beside.js';
+import { quoteIdent } from './catalog.js';
 
 export const SIM_TABLE = 'datasets_genesimilarity';
-/** The table a parallel run loads; invisible to the application until the swap. */
-export const LOAD_TABLE = 'datasets_genesimilarity_load';
-/**
- * Every name a run gives the tables it makes for itself: the one place that knows them, so a
- * later run can tell a killed run's leftovers from the application's tables.
- */
-export const RUN_TABLE_NAME = /^datasets_genesimilarity_load$/;
-
-export async function createLoadTable(client: pg.ClientBase): Promise<void> {
-  await client.query(`DROP TABLE IF EXISTS ${LOAD_TABLE}`);
-  // Bare: no primary key, no unique constraint, no index, no foreign key while rows stream in.
-  // autovacuum off: it would wake on the fresh rows mid-load; ANALYZE runs explicitly instead.
-  await client.query(`CREATE TABLE ${LOAD_TABLE} (
-    id serial NOT NULL,
-    gene1_id integer NOT NULL,
-    gene2_id integer NOT NULL,
-    metric varchar(50) NOT NULL,
-    score numeric(10, 3) NOT NULL
-  ) WITH (autovacuum_enabled = false)`);
-}
-
-export async function dropLoadTable(client: pg.ClientBase): Promise<void> {
-  await client.query(`DROP TABLE IF EXISTS ${LOAD_TABLE}`);
-}
-
-/**
- * Index builds of the load table; independent, so they run on separate connections at once.
- * Longest first (measured at 42M rows: unique 21 s, gene1 17 s, gene2 17 s, id 12 s), so
- * two connections end together instead of one waiting on the unique index alone.
- */
-export const INDEX_BUILDS = [
-  `CREATE UNIQUE INDEX ${LOAD_TABLE}_uniq ON ${LOAD_TABLE} (gene1_id, gene2_id, metric)`,
-  `CREATE INDEX ${LOAD_TABLE}_gene1_id ON ${LOAD_TABLE} (gene1_id)`,
-  `CREATE INDEX ${LOAD_TABLE}_gene2_id ON ${LOAD_TABLE} (gene2_id)`,
-  `CREATE UNIQUE INDEX ${LOAD_TABLE}_pkey ON ${LOAD_TABLE} (id)`,
-];
 
 /**
  * Session settings for one index build. Memory: most of the sort stays in RAM (1 GB gave
@@ -46,42 +13,150 @@ export const INDEX_BUILDS = [
  */
 export const INDEX_BUILD_SETTINGS = ["SET maintenance_work_mem = '1GB'", 'SET max_parallel_maintenance_workers = 0'];
 
-/**
- * Inside the swap transaction, once the old table is dropped: the new table takes its name
- * and sequence, and the built indexes become the constraints Django made, with its names.
- */
-export async function swapIn(client: pg.ClientBase, rows: number): Promise<void> {
-  const t = LOAD_TABLE;
-  await client.query(`ALTER TABLE ${t} RENAME TO ${SIM_TABLE}`);
-  await client.query(`ALTER SEQUENCE ${t}_id_seq RENAME TO ${SIM_TABLE}_id_seq`);
-  await client.query(`ALTER INDEX ${t}_pkey RENAME TO ${SIM_TABLE}_pkey`);
-  await client.query(`ALTER INDEX ${t}_uniq RENAME TO ${SIM_TABLE}_gene1_id_gene2_id_metric_uniq`);
-  await client.query(`ALTER INDEX ${t}_gene1_id RENAME TO ${SIM_TABLE}_gene1_id`);
-  await client.query(`ALTER INDEX ${t}_gene2_id RENAME TO ${SIM_TABLE}_gene2_id`);
-  await client.query(`ALTER TABLE ${SIM_TABLE}
-    ADD CONSTRAINT ${SIM_TABLE}_pkey PRIMARY KEY USING INDEX ${SIM_TABLE}_pkey,
-    ADD CONSTRAINT ${SIM_TABLE}_gene1_id_gene2_id_metric_uniq UNIQUE USING INDEX ${SIM_TABLE}_gene1_id_gene2_id_metric_uniq,
-    ADD CONSTRAINT ${SIM_TABLE}_gene1_id_fk_datasets_gene_id FOREIGN KEY (gene1_id) REFERENCES datasets_gene (id) DEFERRABLE INITIALLY DEFERRED,
-    ADD CONSTRAINT ${SIM_TABLE}_gene2_id_fk_datasets_gene_id FOREIGN KEY (gene2_id) REFERENCES datasets_gene (id) DEFERRABLE INITIALLY DEFERRED,
-    RESET (autovacuum_enabled)`);
-  // Ids were written directly; the sequence continues after them as if it had handed them out.
-  await client.query(`SELECT setval('${SIM_TABLE}_id_seq', $1, $2)`, [Math.max(rows, 1), rows > 0]);
+/** How long one attempt waits for a lock: new readers queue behind a waiting exclusive lock, so this bounds their stall. */
+export const SWAP_LOCK_TIMEOUT_MS = 200;
+
+export interface SwapWait {
+  /** Give up after this long waiting for locks. */
+  seconds: number;
+  say: (line: string) => void;
+  signal: AbortSignal;
+  /** Another connection, to ask who blocks the swap while it waits. */
+  observer: () => Promise<pg.PoolClient>;
 }
 
 /**
- * Runs `load` with the data table's foreign keys lifted; call inside a transaction only.
- * Deferred, they cost two index probes per row at COMMIT (650,000 rows: about 3 s); re-added
- * after the load, each is checked by one join instead. The keys are read from the catalog, so
- * a schema Django made itself (hashed constraint names) gets its own keys back unchanged.
+ * Runs `work` in one transaction whose locks are asked for with a short lock_timeout. When a
+ * lock is not granted in time (a long query of the application holds it) the transaction
+ * rolls back, so the readers queued behind it go on, and is retried with back-off until
+ * `wait.seconds` have passed; stderr says whom it waits for.
  */
-export async function withoutDataForeignKeys<T>(client: pg.ClientBase, load: () => Promise<T>): Promise<T> {
-  const { rows } = await client.query<{ name: string; def: string }>(
-    `SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint
-     WHERE conrelid = 'datasets_data'::regclass AND contype = 'f' ORDER BY conname`,
+export async function withShortLocks<T>(client: pg.ClientBase, wait: SwapWait, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  let lastBlockers = '';
+  for (let attempt = 0; ; attempt++) {
+    if (wait.signal.aborted) throw wait.signal.reason;
+    let blockers = '';
+    // Asked halfway through the lock timeout, while this backend is still waiting.
+    const probe = sleep(SWAP_LOCK_TIMEOUT_MS / 2).then(async () => {
+      const observer = await wait.observer();
+      try {
+        const { rows } = await observer.query<{ who: string }>(
+          `SELECT string_agg(format('pid %s (%s%s, %s since %s)', a.pid, coalesce(nullif(a.application_name, ''), a.usename),
+                   CASE WHEN a.client_addr IS NOT NULL THEN ' at ' || host(a.client_addr) ELSE '' END, a.state,
+                   to_char(coalesce(a.xact_start, a.query_start), 'HH24:MI:SS')), '; ' ORDER BY a.pid) AS who
+             FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids($1))`,
+          [pid],
+        );
+        blockers = rows[0]?.who ?? '';
+      } finally {
+        observer.release();
+      }
+    });
+    await client.query('BEGIN');
+    try {
+      await client.query(`SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT_MS}ms'`);
+      const result = await work();
+      await client.query('COMMIT');
+      await probe.catch(() => undefined);
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await probe.catch(() => undefined);
+      if ((err as { code?: string }).code !== '55P03') throw err;
+      const waited = (performance.now() - started) / 1000;
+      const who = blockers || 'a session that has since let go';
+      if (waited >= wait.seconds) {
+        throw new Error(`swap: could not get its locks within --swap-wait ${wait.seconds} s (held by ${who}); the previous tables are untouched`);
+      }
+      if (who !== lastBlockers) wait.say(`swap waits for locks held by ${who} (up to --swap-wait ${wait.seconds} s)`);
+      lastBlockers = who;
+      await sleep(Math.min(50 * 2 ** attempt, 2000) * (0.5 + Math.random()), undefined, { signal: wait.signal }).catch(() => undefined);
+    }
+  }
+}
+
+/** An incoming foreign key, as it was, for re-adding after the swap. */
+interface ReaddedKey {
+  table: string;
+  name: string;
+  def: string;
+  validated: boolean;
+}
+
+export interface SwapOutcome {
+  /** Keys of application tables re-added NOT VALID, to validate once the swap committed. */
+  toValidate: ReaddedKey[];
+}
+
+/**
+ * The swap itself, inside `withShortLocks`: renames only. Every live table goes to its
+ * retired name and its load table to the live name, indexes and constraints with them;
+ * serial sequences change owner (they keep counting), identity sequences change names;
+ * views are recreated over the new tables with their own options (owner and grants stay with
+ * the view); foreign keys of other tables into replaced ones are re-added NOT VALID, validated
+ * after the commit. `sequenceValues` gives, per table, the value its id sequence is set to.
+ */
+export async function swapTables(client: pg.ClientBase, reps: Replacement[], sequenceValues: Map<string, number>): Promise<SwapOutcome> {
+  const replaced = new Set(reps.map((r) => r.cat.oid));
+  const views = new Map(reps.flatMap((r) => r.cat.views.map((v) => [v.oid, v] as const)));
+  const incoming = reps.flatMap((r) => r.cat.incomingForeignKeys.filter((k) => !replaced.has(k.tableOid)));
+  const others = [...new Set(incoming.map((k) => k.table))];
+  const lockable = [...reps.flatMap((r) => [r.cat.quoted, r.load]), ...[...views.values()].map((v) => v.quoted), ...others];
+  await client.query(`LOCK TABLE ${lockable.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+  // The catalog was read before the build; a table replaced meanwhile would make every name below wrong.
+  for (const r of reps) {
+    const { rows } = await client.query<{ oid: number }>('SELECT to_regclass($1)::oid::int AS oid', [r.cat.quoted]);
+    if (rows[0]?.oid !== r.cat.oid) throw new Error(`${r.cat.quoted} was replaced by someone else during the run; nothing swapped`);
+  }
+  const viewDefs = await Promise.all(
+    [...views.values()].map(async (v) => ({ ...v, def: (await client.query<{ d: string }>('SELECT pg_get_viewdef($1) AS d', [v.oid])).rows[0]!.d })),
   );
-  const keys = rows.map((r) => ({ name: `"${r.name.replace(/"/g, '""')}"`, def: r.def }));
-  if (keys.length > 0) await client.query(`ALTER TABLE datasets_data ${keys.map((k) => `DROP CONSTRAINT ${k.name}`).join(', ')}`);
-  const result = await load();
-  if (keys.length > 0) await client.query(`ALTER TABLE datasets_data ${keys.map((k) => `ADD CONSTRAINT ${k.name} ${k.def}`).join(', ')}`);
-  return result;
+
+  for (const k of incoming) await client.query(`ALTER TABLE ${k.table} DROP CONSTRAINT ${quoteIdent(k.name)}`);
+  for (const r of reps) {
+    const schema = quoteIdent(r.cat.schema);
+    for (const c of r.cat.columns) {
+      if (c.identity === '' && c.sequence !== null) await client.query(`ALTER SEQUENCE ${c.sequence} OWNED BY ${r.load}.${quoteIdent(c.name)}`);
+    }
+    for (const s of r.identitySequences) await client.query(`ALTER SEQUENCE ${s.live} RENAME TO ${quoteIdent(s.old)}`);
+    for (const i of r.indexNames) await client.query(`ALTER INDEX ${schema}.${quoteIdent(i.index.name)} RENAME TO ${quoteIdent(i.old)}`);
+    await client.query(`ALTER TABLE ${r.cat.quoted} RENAME TO ${quoteIdent(r.retiredName)}`);
+  }
+  for (const r of reps) {
+    const schema = quoteIdent(r.cat.schema);
+    for (const i of r.indexNames) await client.query(`ALTER INDEX ${schema}.${quoteIdent(i.fresh)} RENAME TO ${quoteIdent(i.index.name)}`);
+    for (const s of r.identitySequences) await client.query(`ALTER SEQUENCE ${schema}.${quoteIdent(s.fresh)} RENAME TO ${s.live.slice(s.live.indexOf('.') + 1)}`);
+    await client.query(`ALTER TABLE ${r.load} RENAME TO ${quoteIdent(r.cat.name)}`);
+  }
+  for (const v of viewDefs) {
+    const options = v.reloptions.length > 0 ? ` WITH (${v.reloptions.join(', ')})` : '';
+    await client.query(`CREATE OR REPLACE VIEW ${v.quoted}${options} AS ${v.def}`);
+  }
+  for (const k of incoming) {
+    await client.query(`ALTER TABLE ${k.table} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.def}${k.validated ? ' NOT VALID' : ''}`);
+  }
+  for (const r of reps) {
+    const value = sequenceValues.get(r.cat.name);
+    const seq = r.cat.columns.find((c) => c.name === 'id')?.sequence;
+    if (value === undefined || !seq) continue;
+    await client.query('SELECT setval($1, $2, $3)', [seq, Math.max(value, 1), value > 0]);
+  }
+  return { toValidate: incoming.filter((k) => k.validated) };
+}
+
+/** After the commit: the foreign keys re-added NOT VALID are checked (a lock that blocks neither reads nor writes). */
+export async function validateForeignKeys(client: pg.ClientBase, keys: ReaddedKey[]): Promise<void> {
+  for (const k of keys) {
+    try {
+      await client.query(`ALTER TABLE ${k.table} VALIDATE CONSTRAINT ${quoteIdent(k.name)}`);
+    } catch (err) {
+      throw new Error(`the new tables are in place, but foreign key ${k.name} of ${k.table} fails validation and stays NOT VALID: ${(err as Error).message}`);
+    }
+  }
+}
+
+export async function dropRetiredTables(client: pg.ClientBase, reps: Replacement[]): Promise<void> {
+  await client.query(`DROP TABLE IF EXISTS ${reps.map((r) => r.retired).join(', ')}`);
 }

@@ -10,6 +10,8 @@ export interface SimEncoderOptions {
   metric: string;
   /** Write the row's own id (its position in insertion order) as the first column. */
   withIds: boolean;
+  /** Binary COPY: which id columns are bigint (int8 on the wire) rather than integer. */
+  wide?: { id: boolean; gene: boolean };
 }
 
 /** Columns in the order the encoders write them. */
@@ -103,8 +105,8 @@ export class TextSimEncoder extends SimEncoder {
   }
 
   protected put(id: number, a: number, b: number, milli: number): void {
-    // id (≤ 10) + two gene ids (≤ 10 each) + metric (≤ 52) + score (≤ 7) + tabs.
-    this.reserve(100);
+    // id (≤ 16 digits below 2^53) + two gene ids (≤ 10 each) + metric (≤ 52) + score (≤ 7) + tabs.
+    this.reserve(110);
     if (this.o.withIds) {
       this.decimal(id);
       this.buf[this.pos++] = 9;
@@ -151,7 +153,16 @@ export function numericBytes(milli: number, scale = 3): Buffer {
   return out;
 }
 
-/** COPY BINARY: each row a field count, then length-prefixed int4, int4, varchar and numeric fields. */
+/** Writes an int4 or int8 field (length then value) at p; returns the position after it. */
+function writeIdField(buf: Buffer, p: number, value: number, wide: boolean): number {
+  if (!wide) return buf.writeInt32BE(value, buf.writeInt32BE(4, p));
+  p = buf.writeInt32BE(8, p);
+  // Two halves rather than a BigInt per row: ids stay below 2^53, exact as numbers.
+  p = buf.writeInt32BE(Math.floor(value / 0x1_0000_0000), p);
+  return buf.writeUInt32BE(value >>> 0, p);
+}
+
+/** COPY BINARY: each row a field count, then length-prefixed int4/int8 ids, varchar and numeric fields. */
 export class BinarySimEncoder extends SimEncoder {
   private readonly scoreBytes: Buffer;
   private readonly scoreStart: Int32Array;
@@ -188,19 +199,15 @@ export class BinarySimEncoder extends SimEncoder {
   }
 
   protected put(id: number, a: number, b: number, milli: number): void {
-    this.reserve(2 + 8 * 3 + this.metricField.length + 20);
+    this.reserve(2 + 12 * 3 + this.metricField.length + 20);
     const buf = this.buf;
     let p = this.pos;
     const withIds = this.o.withIds;
+    const wide = this.o.wide;
     p = buf.writeInt16BE(withIds ? 5 : 4, p);
-    if (withIds) {
-      p = buf.writeInt32BE(4, p);
-      p = buf.writeInt32BE(id, p);
-    }
-    p = buf.writeInt32BE(4, p);
-    p = buf.writeInt32BE(this.o.geneIds[a]!, p);
-    p = buf.writeInt32BE(4, p);
-    p = buf.writeInt32BE(this.o.geneIds[b]!, p);
+    if (withIds) p = writeIdField(buf, p, id, wide?.id ?? false);
+    p = writeIdField(buf, p, this.o.geneIds[a]!, wide?.gene ?? false);
+    p = writeIdField(buf, p, this.o.geneIds[b]!, wide?.gene ?? false);
     this.pos = p;
     this.bytesOf(this.metricField, 0, this.metricField.length);
     const k = milli + 1000;

@@ -9,6 +9,8 @@ export interface BlockTask {
   geneIds: SharedArrayBuffer;
   metric: string;
   format: CopyFormat;
+  /** Which id columns are bigint (binary COPY writes int8 for them). */
+  wide?: { id: boolean; gene: boolean };
   start: number;
   end: number;
 }
@@ -35,8 +37,8 @@ function viewsOf(task: BlockTask): { prepared: Prepared; geneIds: Int32Array } {
 export type ChunkOutput = { sync: (chunk: Buffer) => void } | { async: (chunk: Buffer) => Promise<void> };
 
 /** An encoder writing to `out`, and the function that passes its finished chunks on. */
-function encoderFor(task: Pick<BlockTask, 'format' | 'metric'>, geneIds: Int32Array, out: ChunkOutput) {
-  const enc = simEncoder(task.format, { geneIds, metric: task.metric, withIds: true }, 'sync' in out ? out.sync : undefined);
+function encoderFor(task: Pick<BlockTask, 'format' | 'metric' | 'wide'>, geneIds: Int32Array, out: ChunkOutput) {
+  const enc = simEncoder(task.format, { geneIds, metric: task.metric, withIds: true, wide: task.wide }, 'sync' in out ? out.sync : undefined);
   const flush = async () => {
     if ('async' in out) for (const chunk of enc.take()) await out.async(chunk);
   };
@@ -131,12 +133,13 @@ export interface ScoredBlock {
 }
 
 /** The emit task for the last of `scored`, which lists every block up to and including it, in order. */
-export function emitTaskFor(base: Pick<BlockTask, 'geneIds' | 'metric' | 'format'>, n: number, scored: ScoredBlock[]): EmitTask {
+export function emitTaskFor(base: Pick<BlockTask, 'geneIds' | 'metric' | 'format' | 'wide'>, n: number, scored: ScoredBlock[]): EmitTask {
   const own = scored[scored.length - 1]!;
   return {
     geneIds: base.geneIds,
     metric: base.metric,
     format: base.format,
+    wide: base.wide,
     n,
     start: own.start,
     end: own.end,

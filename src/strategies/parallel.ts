@@ -4,9 +4,12 @@ import { finished } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import type pg from 'pg';
 import { Piscina } from 'piscina';
-import { clientConfig, inTransaction, withClient } from '../db/connect.js';
+import { clientConfig, withClient } from '../db/connect.js';
 import { type ReaderStats, startReaderProbe } from '../db/readerProbe.js';
-import { createLoadTable, dropLoadTable, INDEX_BUILD_SETTINGS, INDEX_BUILDS, LOAD_TABLE, swapIn, withoutDataForeignKeys } from '../db/swap.js';
+import { addConstraints, addForeignKeys, createLoadTable, dropLoadTables, indexBuilds, type Replacement, restoreOptions } from '../db/beside.js';
+import { newRunId } from '../db/loadNames.js';
+import { dropRetiredTables, INDEX_BUILD_SETTINGS, SIM_TABLE, swapTables, validateForeignKeys, withShortLocks } from '../db/swap.js';
+import { carryColumns, loadTableNames, planReplacement, replacementOf, type ReplacementPlan } from './replacement.js';
 import { refuseIfFilled, requireEmpty } from '../db/tables.js';
 import { sharedIds } from '../input/matrix.js';
 import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
@@ -19,7 +22,7 @@ import { removeTemp, tempPath } from '../tempFiles.js';
 import type { StreamMessage, WorkerTask } from '../../workers/score.js';
 import { throwIfAborted } from './classic.js';
 import { copyChunks, copySink, copyStream } from './sinks.js';
-import { writeReferenceTables } from './referenceTables.js';
+import { numberingSink, writeReferenceTables } from './referenceTables.js';
 import type { RunContext, Strategy } from './types.js';
 
 const WORKER = new URL('../../workers/score.js', import.meta.url).href;
@@ -34,24 +37,44 @@ interface LoadTotals {
   lastCopyAt: number;
 }
 
+/** How a run fills the reference tables beside the live ones, and what the swap sets the id sequences to. */
+export interface BesideFill {
+  plan: ReplacementPlan;
+  /**
+   * First thing in the swap transaction, before any rename: what must still hold now that the
+   * application's writes are locked out (the tables still empty, what an update read unchanged).
+   */
+  check: (main: pg.PoolClient) => Promise<void>;
+  /** Datasets, genes, data values and dataset similarities into their load tables (autocommit, private tables). */
+  fill: (main: pg.PoolClient) => Promise<void>;
+  /** Per table, the value its id sequence takes in the swap (tables absent: left as they are). */
+  sequenceValues: () => Map<string, number>;
+}
+
 /**
  * The parallel engine: the main thread cuts the upper triangle into row blocks, a Piscina
  * pool scores and encodes them, and a coordinator COPYs the results over several connections
- * into a bare table while later blocks are still being computed. Indexes are built after
- * the load, concurrently, and the table is swapped in by renames in one transaction, inside
- * which `swap` checks what must still hold and brings the other tables to the same state.
+ * into a table beside the live one while later blocks are still being computed. Every table
+ * genesim rewrites is built beside its live one from the live one's catalog; indexes,
+ * constraints and foreign keys are built and checked there, then one short transaction swaps
+ * them in by renames.
  *
  * `geneIds` are the final database ids of ctx.matrix's genes, known before any gene row is
  * written, so the load needs nothing from the swap.
  */
-export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, swap: SwapWork): Promise<void> {
+export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: BesideFill): Promise<void> {
   const { matrix: m, timer, parallel: o } = ctx;
   const n = m.genes.length;
+  const { plan } = side;
+  const sims = replacementOf(plan, SIM_TABLE);
   const main = await ctx.db.pool.connect();
-  let loadTableMade = false;
+  let loadTablesMade = false;
+  let swapped = false;
   try {
-    await createLoadTable(main);
-    loadTableMade = true;
+    loadTablesMade = true;
+    for (const r of plan.reps) await createLoadTable(main, r);
+    await side.fill(main);
+    throwIfAborted(ctx.signal);
     const prepared = prepare(m.values, n, m.datasets.length, ctx.metric);
     const blocks = planBlocks(n, blockSizeFor(n, o.threads));
     const base: Omit<BlockTask, 'start' | 'end'> = {
@@ -59,43 +82,56 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, swap: S
       geneIds: geneIds.buffer as SharedArrayBuffer,
       metric: ctx.metric,
       format: o.format,
+      wide: wideIdsOf(sims),
     };
 
     // Clustered, each gene's diagonal row sits between its lower and upper rows; otherwise it goes first.
     if (o.load === 'concurrent') {
       await timer.phase('create_diagonal_sims', n, async () => {
-        const enc = simEncoder(o.format, { geneIds, metric: ctx.metric, withIds: true });
+        const enc = simEncoder(o.format, { geneIds, metric: ctx.metric, withIds: true, wide: base.wide });
         enc.begin();
         enc.diagonal(0, n);
         enc.end();
-        await copyChunks(main, LOAD_TABLE, simColumns(true), enc.take(), o.format);
+        await copyChunks(main, sims.load, simColumns(true), enc.take(), o.format);
       });
     }
-    const totals = await timer.phase('create_sims', o.load === 'concurrent' ? n * n - n : n * n, () => loadAll(ctx, base, blocks));
+    const totals = await timer.phase('create_sims', o.load === 'concurrent' ? n * n - n : n * n, () => loadAll(ctx, base, blocks, sims.load));
     timer.record('compute_write', (totals.lastTaskAt - totals.firstTaskAt) / 1000, n * n - n);
     timer.record('copy', (totals.lastCopyAt - totals.firstCopyAt) / 1000, n * n - n);
     timer.record('compute', totals.computeSeconds, pairCount(n));
     timer.record('encode', totals.encodeSeconds, n * n - n);
     timer.record('copy_bytes', null, totals.bytes);
+    if (plan.carried.has(SIM_TABLE)) await timer.phase('carry_columns', n * n, () => carryColumns(main, plan, SIM_TABLE));
 
-    await timer.phase('constraints', INDEX_BUILDS.length, () => buildIndexes(ctx));
-    await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${LOAD_TABLE}`));
+    const builds = plan.reps.flatMap(indexBuilds);
+    await timer.phase('constraints', builds.length, () => buildIndexes(ctx, builds));
+    await timer.phase('foreign_keys', plan.reps.length, async () => {
+      for (const r of plan.reps) await addConstraints(main, r);
+      for (const r of plan.reps) await addForeignKeys(main, r, plan.reps);
+      for (const r of plan.reps) await restoreOptions(main, r);
+    });
+    await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${plan.reps.map((r) => r.load).join(', ')}`));
+    throwIfAborted(ctx.signal);
+    const wait = { seconds: ctx.swapWaitSeconds, say: ctx.say, signal: ctx.signal, observer: () => ctx.db.pool.connect() };
     const probe = await startReaderProbe(clientConfig(ctx.db.target), geneIds);
+    let outcome;
     try {
-      await timer.phase('swap', n * n, () =>
-        inTransaction(main, async () => {
-          await swap.check(main);
-          // The old matrix goes first: nothing else may reference genes about to be removed.
-          await main.query('DROP TABLE datasets_genesimilarity');
-          await swap.write(main);
-          throwIfAborted(ctx.signal);
-          await swapIn(main, n * n);
+      outcome = await timer.phase('swap', n * n, () =>
+        withShortLocks(main, wait, async () => {
+          await side.check(main);
+          return swapTables(main, plan.reps, side.sequenceValues());
         }),
       );
     } finally {
       recordReaders(ctx, await probe.stop());
     }
-    loadTableMade = false;
+    swapped = true;
+    loadTablesMade = false;
+    try {
+      await timer.phase('validate_fks', outcome.toValidate.length, () => validateForeignKeys(main, outcome.toValidate));
+    } finally {
+      await timer.phase('drop_old', plan.reps.length, () => dropRetiredTables(main, plan.reps));
+    }
     ctx.stats.peakRssBytes = process.resourceUsage().maxRSS * 1024;
     timer.record('peak_rss_bytes', null, ctx.stats.peakRssBytes);
     timer.record('threads', null, o.threads);
@@ -104,20 +140,9 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, swap: S
     timer.record(`format_${o.format}`, null, 1);
     timer.record(`load_${o.load}`, null, 1);
   } finally {
-    if (loadTableMade) await dropLoadTable(main).catch(() => undefined);
+    if (loadTablesMade && !swapped) await dropLoadTables(main, plan.reps).catch(() => undefined);
     main.release();
   }
-}
-
-/** What the swap transaction does besides swapping the matrix in. */
-export interface SwapWork {
-  /**
-   * First, before anything is dropped or written: what must still hold now that the
-   * application's writes are locked out (the tables still empty, datasets_data unchanged).
-   */
-  check(client: pg.PoolClient): Promise<void>;
-  /** Brings the other tables to the new matrix, once the old matrix is gone. */
-  write(client: pg.PoolClient): Promise<void>;
 }
 
 /** The longest wait of a reader of the application's while the swap ran. */
@@ -129,7 +154,13 @@ function recordReaders(ctx: RunContext, stats: ReaderStats): void {
   }
 }
 
-/** Ids 1..N in name order: what the swap's TRUNCATE ... RESTART IDENTITY then hands out. */
+/** Whether the similarity table's id and gene columns are bigint, so binary COPY writes int8 for them. */
+function wideIdsOf(sims: Replacement): { id: boolean; gene: boolean } {
+  const type = (name: string) => sims.cat.columns.find((c) => c.name === name)?.typeName;
+  return { id: type('id') === 'int8', gene: type('gene1_id') === 'int8' || type('gene2_id') === 'int8' };
+}
+
+/** Ids 1..N in name order: what the numbering sink gives the genes. */
 function freshIds(n: number): Int32Array {
   return sharedIds(Array.from({ length: n }, (_, i) => i + 1));
 }
@@ -137,16 +168,24 @@ function freshIds(n: number): Int32Array {
 export const parallelStrategy: Strategy = {
   name: 'parallel',
   async create(ctx) {
-    await withClient(ctx.db.pool, (client) => refuseIfFilled(client, ctx.replace));
-    const geneIds = freshIds(ctx.matrix.genes.length);
+    const n = ctx.matrix.genes.length;
+    const plan = await withClient(ctx.db.pool, async (client) => {
+      await refuseIfFilled(client, ctx.replace);
+      return planReplacement(client, newRunId(), { mode: 'create', genes: n, resetColumns: true });
+    });
+    const geneIds = freshIds(n);
+    const sink = numberingSink(copySink);
+    const tables = loadTableNames(plan);
     await buildAndSwap(ctx, geneIds, {
+      plan,
       // Again, where it binds: the application may have written since the first check.
       check: (main) => requireEmpty(main, ctx.replace).then(() => undefined),
-      write: async (main) => {
-        await main.query('TRUNCATE datasets_datasetsimilarity, datasets_data, datasets_gene, datasets_dataset RESTART IDENTITY');
-        const ids = await withoutDataForeignKeys(main, () => writeReferenceTables(ctx, main, copySink));
+      fill: async (main) => {
+        const ids = await writeReferenceTables(ctx, main, sink, tables);
         if (ids.geneIds.some((id, i) => id !== geneIds[i])) throw new Error('gene ids did not come out as 1..N; the load used those');
       },
+      sequenceValues: () =>
+        new Map([...plan.reps.map((r) => [r.cat.name, sink.counts.get(r.load) ?? 0] as [string, number]), [SIM_TABLE, n * n]]),
     });
   },
 };
@@ -165,7 +204,7 @@ type ByteTask = ({ kind: 'rows' } & BlockTask) | ({ kind: 'emit' } & EmitTask);
  * in the order of its unique and gene1 indexes: those builds then find their input sorted,
  * and the application's "similarities of gene X" reads touch a few pages instead of thousands.
  */
-async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, blocks: RowBlock[]): Promise<LoadTotals> {
+async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, blocks: RowBlock[], table: string): Promise<LoadTotals> {
   const o = ctx.parallel;
   const n = ctx.matrix.genes.length;
   const pool = new Piscina({ filename: WORKER, minThreads: o.threads, maxThreads: o.threads, idleTimeout: 1000 });
@@ -211,7 +250,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
           withClient(ctx.db.pool, async (client) => {
             throwIfAborted(stop);
             const c0 = performance.now();
-            await copyFile(client, file, o.format, stop);
+            await copyFile(client, table, file, o.format, stop);
             copied(c0, stats.rows);
           }),
         ),
@@ -226,7 +265,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
       withClient(ctx.db.pool, async (client) => {
         throwIfAborted(stop);
         const t0 = performance.now();
-        const stats = await streamBlock(client, run, task, o.format);
+        const stats = await streamBlock(client, table, run, task, o.format);
         account(stats, t0);
         copied(t0, stats.rows);
       }),
@@ -292,19 +331,20 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   }
 }
 
-function copyFile(client: pg.ClientBase, file: string, format: CopyFormat, signal: AbortSignal): Promise<void> {
-  return copyChunks(client, LOAD_TABLE, simColumns(true), createReadStream(file, { highWaterMark: 1 << 20 }), format, signal);
+function copyFile(client: pg.ClientBase, table: string, file: string, format: CopyFormat, signal: AbortSignal): Promise<void> {
+  return copyChunks(client, table, simColumns(true), createReadStream(file, { highWaterMark: 1 << 20 }), format, signal);
 }
 
 /** One COPY fed by one worker's chunks: each chunk is acknowledged only once the socket took it. */
 async function streamBlock(
   client: pg.ClientBase,
+  table: string,
   run: <T>(task: WorkerTask, transferList?: MessagePort[]) => Promise<T>,
   task: ByteTask,
   format: CopyFormat,
 ): Promise<BlockStats> {
   const { port1, port2 } = new MessageChannel();
-  const copy = copyStream(client, LOAD_TABLE, simColumns(true), format);
+  const copy = copyStream(client, table, simColumns(true), format);
   const done = finished(copy);
   port1.on('message', (msg: StreamMessage) => {
     if ('end' in msg) {
@@ -327,11 +367,12 @@ async function streamBlock(
   }
 }
 
-/** The four index builds, spread over the connections as each becomes free. */
-async function buildIndexes(ctx: RunContext): Promise<void> {
-  const builds = pLimit(Math.min(ctx.parallel.connections, INDEX_BUILDS.length));
+/** Every load table's index builds, spread over the connections as each becomes free, the similarity table's (longest) first. */
+async function buildIndexes(ctx: RunContext, statements: string[]): Promise<void> {
+  const builds = pLimit(Math.min(ctx.parallel.connections, Math.max(statements.length, 1)));
+  const order = [...statements].sort((a, b) => Number(b.includes(SIM_TABLE)) - Number(a.includes(SIM_TABLE)));
   await Promise.all(
-    INDEX_BUILDS.map((sql) =>
+    order.map((sql) =>
       builds(() =>
         withClient(ctx.db.pool, async (client) => {
           throwIfAborted(ctx.signal);

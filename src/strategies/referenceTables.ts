@@ -57,23 +57,46 @@ export function* dataRows(m: Matrix, ids: ReferenceIds): Generator<unknown[]> {
  * Datasets, genes, their values and the dataset similarities: every table but the big one,
  * written through the strategy's own sink and timed as their own phases.
  */
-export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBase, sink: RowSink): Promise<ReferenceIds> {
+export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBase, sink: RowSink, tables: Record<string, string> = {}): Promise<ReferenceIds> {
   const { matrix: m, timer } = ctx;
+  const name = (t: string) => tables[t] ?? t;
   await timer.phase('create_datasets', m.datasets.length, () =>
-    sink.rows(client, 'datasets_dataset', ['name'], m.datasets.map((name) => [name])),
+    sink.rows(client, name('datasets_dataset'), ['name'], m.datasets.map((name) => [name])),
   );
-  const datasetIds = await idsInOrder(client, 'datasets_dataset', 'name', m.datasets);
+  const datasetIds = await idsInOrder(client, name('datasets_dataset'), 'name', m.datasets);
   await timer.phase('create_genes', m.genes.length, () =>
-    sink.rows(client, 'datasets_gene', ['systematic_name', 'common_name'], m.genes.map((g, i) => [g, m.commonNames[i]])),
+    sink.rows(client, name('datasets_gene'), ['systematic_name', 'common_name'], m.genes.map((g, i) => [g, m.commonNames[i]])),
   );
-  const geneIds = await idsInOrder(client, 'datasets_gene', 'systematic_name', m.genes);
+  const geneIds = await idsInOrder(client, name('datasets_gene'), 'systematic_name', m.genes);
   const ids = { geneIds, datasetIds };
   await timer.phase('create_data', m.values.length - countMissing(m), () =>
-    sink.rows(client, 'datasets_data', ['gene_id', 'dataset_id', 'value'], dataRows(m, ids)),
+    sink.rows(client, name('datasets_data'), ['gene_id', 'dataset_id', 'value'], dataRows(m, ids)),
   );
   const dsims = datasetSimilarityRows(m, datasetIds, ctx.metric);
   await timer.phase('create_dataset_sims', dsims.length, () =>
-    sink.rows(client, 'datasets_datasetsimilarity', ['dataset1_id', 'dataset2_id', 'metric', 'score'], dsims),
+    sink.rows(client, name('datasets_datasetsimilarity'), ['dataset1_id', 'dataset2_id', 'metric', 'score'], dsims),
   );
   return ids;
+}
+
+/**
+ * A sink that numbers rows itself, 1, 2, ... per table, as a freshly restarted sequence would:
+ * for tables built beside the live ones, whose defaults draw from the live sequences.
+ */
+export function numberingSink(inner: RowSink): RowSink & { counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  return {
+    counts,
+    rows(client, table, columns, rows) {
+      const numbered = function* () {
+        for (const row of rows) {
+          const id = (counts.get(table) ?? 0) + 1;
+          counts.set(table, id);
+          yield [id, ...row];
+        }
+      };
+      return inner.rows(client, table, ['id', ...columns], numbered());
+    },
+    sims: inner.sims,
+  };
 }

@@ -37,6 +37,10 @@ export interface RunContext {
   tmpDir?: string;
   signal: AbortSignal;
   say: (line: string) => void;
+  /** Parallel engine: how long the swap may wait for its locks (--swap-wait). */
+  swapWaitSeconds: number;
+  /** Parallel update: reset the application's own columns instead of carrying their values over (--reset-columns). */
+  resetColumns: boolean;
   /** Filled by the strategy: pairs scored 0 for lack of shared dimensions or norm. */
   stats: { degeneratePairs: number; peakRssBytes?: number };
 }
@@ -46,7 +50,9 @@ export interface Strategy {
   create(ctx: RunContext): Promise<void>;
 }
 
+export const DEFAULT_SWAP_WAIT_SECONDS = 600;
+
 /** A RunContext with its statistics not yet counted. */
-export function runContext(fields: Omit<RunContext, 'stats'>): RunContext {
-  return { ...fields, stats: { degeneratePairs: 0 } };
+export function runContext(fields: Omit<RunContext, 'stats' | 'swapWaitSeconds' | 'resetColumns'> & Partial<Pick<RunContext, 'swapWaitSeconds' | 'resetColumns'>>): RunContext {
+  return { ...fields, swapWaitSeconds: fields.swapWaitSeconds ?? DEFAULT_SWAP_WAIT_SECONDS, resetColumns: fields.resetColumns ?? false, stats: { degeneratePairs: 0 } };
 }

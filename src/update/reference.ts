@@ -38,18 +38,19 @@ function changedGeneIds(plan: UpdatePlan, ids: TargetIds): number[] {
  * through a staging table. Rows of removed genes and datasets are deleted by
  * `deleteRemoved`, once nothing references them.
  */
-export async function syncReferenceTables(client: pg.ClientBase, plan: UpdatePlan, ids: TargetIds, metric: Metric, timer: Timer): Promise<void> {
+export async function syncReferenceTables(client: pg.ClientBase, plan: UpdatePlan, ids: TargetIds, metric: Metric, timer: Timer, tables: Record<string, string> = {}): Promise<void> {
   const { target: m } = plan;
+  const t = (name: string) => tables[name] ?? name;
   const d = m.datasets.length;
   await timer.phase('genes', plan.changedGenes, async () => {
     const newDatasets = m.datasets.flatMap((name, k) => (plan.datasetIds[k] === 0 ? [[ids.datasetIds[k], name]] : []));
-    await copySink.rows(client, 'datasets_dataset', ['id', 'name'], newDatasets);
+    await copySink.rows(client, t('datasets_dataset'), ['id', 'name'], newDatasets);
     const newGenes = m.genes.flatMap((g, i) => (plan.geneIds[i] === 0 ? [[ids.geneIds[i], g, m.commonNames[i]]] : []));
-    await copySink.rows(client, 'datasets_gene', ['id', 'systematic_name', 'common_name'], newGenes);
+    await copySink.rows(client, t('datasets_gene'), ['id', 'systematic_name', 'common_name'], newGenes);
     const renamed = m.genes.flatMap((_, i) => (plan.renamed[i] ? [i] : []));
     if (renamed.length > 0) {
       await client.query(
-        `UPDATE datasets_gene g SET common_name = v.common_name FROM unnest($1::int[], $2::text[]) AS v(id, common_name) WHERE g.id = v.id`,
+        `UPDATE ${t('datasets_gene')} g SET common_name = v.common_name FROM unnest($1::int[], $2::text[]) AS v(id, common_name) WHERE g.id = v.id`,
         [renamed.map((i) => ids.geneIds[i]), renamed.map((i) => m.commonNames[i])],
       );
     }
@@ -71,15 +72,15 @@ export async function syncReferenceTables(client: pg.ClientBase, plan: UpdatePla
     await copySink.rows(client, 'genesim_data_stage', ['gene_id', 'dataset_id', 'value'], rows());
     const changed = changedGeneIds(plan, ids);
     await client.query(
-      `DELETE FROM datasets_data t WHERE t.gene_id = ANY($1) AND NOT EXISTS
+      `DELETE FROM ${t('datasets_data')} t WHERE t.gene_id = ANY($1) AND NOT EXISTS
          (SELECT 1 FROM genesim_data_stage s WHERE s.gene_id = t.gene_id AND s.dataset_id = t.dataset_id)`,
       [changed],
     );
-    await client.query(`UPDATE datasets_data t SET value = s.value FROM genesim_data_stage s
+    await client.query(`UPDATE ${t('datasets_data')} t SET value = s.value FROM genesim_data_stage s
       WHERE s.gene_id = t.gene_id AND s.dataset_id = t.dataset_id AND s.value <> t.value`);
-    await client.query(`INSERT INTO datasets_data (gene_id, dataset_id, value)
+    await client.query(`INSERT INTO ${t('datasets_data')} (gene_id, dataset_id, value)
       SELECT s.gene_id, s.dataset_id, s.value FROM genesim_data_stage s
-      WHERE NOT EXISTS (SELECT 1 FROM datasets_data t WHERE t.gene_id = s.gene_id AND t.dataset_id = s.dataset_id)
+      WHERE NOT EXISTS (SELECT 1 FROM ${t('datasets_data')} t WHERE t.gene_id = s.gene_id AND t.dataset_id = s.dataset_id)
       ORDER BY s.gene_id, s.dataset_id`);
     await client.query('DROP TABLE genesim_data_stage');
   });
@@ -88,18 +89,19 @@ export async function syncReferenceTables(client: pg.ClientBase, plan: UpdatePla
   if (plan.changedGenes > 0 || plan.removedGeneIds.length > 0 || datasetsChanged) {
     const rows = datasetSimilarityRows(m, ids.datasetIds, metric);
     await timer.phase('dataset_sims', rows.length, async () => {
-      await client.query('DELETE FROM datasets_datasetsimilarity WHERE metric = $1 OR dataset1_id = ANY($2) OR dataset2_id = ANY($2)', [
+      await client.query(`DELETE FROM ${t('datasets_datasetsimilarity')} WHERE metric = $1 OR dataset1_id = ANY($2) OR dataset2_id = ANY($2)`, [
         metric,
         plan.removedDatasetIds,
       ]);
-      await copySink.rows(client, 'datasets_datasetsimilarity', ['dataset1_id', 'dataset2_id', 'metric', 'score'], rows);
+      await copySink.rows(client, t('datasets_datasetsimilarity'), ['dataset1_id', 'dataset2_id', 'metric', 'score'], rows);
     });
   }
 }
 
 /** Removed genes and datasets with their data values; their gene similarities must be gone already. */
-export async function deleteRemoved(client: pg.ClientBase, plan: UpdatePlan): Promise<void> {
-  await client.query('DELETE FROM datasets_data WHERE gene_id = ANY($1) OR dataset_id = ANY($2)', [plan.removedGeneIds, plan.removedDatasetIds]);
-  await client.query('DELETE FROM datasets_gene WHERE id = ANY($1)', [plan.removedGeneIds]);
-  await client.query('DELETE FROM datasets_dataset WHERE id = ANY($1)', [plan.removedDatasetIds]);
+export async function deleteRemoved(client: pg.ClientBase, plan: UpdatePlan, tables: Record<string, string> = {}): Promise<void> {
+  const t = (name: string) => tables[name] ?? name;
+  await client.query(`DELETE FROM ${t('datasets_data')} WHERE gene_id = ANY($1) OR dataset_id = ANY($2)`, [plan.removedGeneIds, plan.removedDatasetIds]);
+  await client.query(`DELETE FROM ${t('datasets_gene')} WHERE id = ANY($1)`, [plan.removedGeneIds]);
+  await client.query(`DELETE FROM ${t('datasets_dataset')} WHERE id = ANY($1)`, [plan.removedDatasetIds]);
 }

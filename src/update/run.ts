@@ -10,6 +10,8 @@ import { type Metric, prepare, scorePair, scoreRow } from '../similarity/kernel.
 import { buildAndSwap } from '../strategies/parallel.js';
 import { throwIfAborted } from '../strategies/classic.js';
 import { SIM_TABLE } from '../strategies/sinks.js';
+import { newRunId } from '../db/loadNames.js';
+import { carryColumns, copyLiveRows, loadTableNames, planReplacement } from '../strategies/replacement.js';
 import { type ParallelOptions, type RunContext, runContext } from '../strategies/types.js';
 import { defaultResultsFile } from '../commands/create.js';
 import { loadSource, type MatrixSource } from '../commands/source.js';
@@ -35,6 +37,10 @@ export interface UpdateOptions {
   tmpDir?: string;
   /** Seconds to wait for a running genesim writer (--wait-lock); 0 or absent refuses at once. */
   waitLockSeconds?: number;
+  /** Parallel engine: seconds the swap may wait for its locks. */
+  swapWaitSeconds?: number;
+  /** Parallel engine: reset the application's own columns instead of carrying their values over. */
+  resetColumns?: boolean;
 }
 
 export interface UpdateOutcome {
@@ -64,13 +70,15 @@ export async function runUpdate(config: Config, o: UpdateOptions, say: (line: st
     const client = await db.pool.connect();
     let plan: UpdatePlan;
     let hasMatrix: boolean;
-    // --from-db: what was read, to be found unchanged where the update writes.
+    // What was read, to be found unchanged where the update writes (--from-db, and the parallel engine).
     let source: Fingerprint | null = null;
     try {
       await migrate(client);
       const read = await readConsistently(client, () => readStoredMatrix(client));
       const stored = read.result;
-      if (input === null) source = read.print;
+      // The parallel engine rebuilds datasets, genes and values beside the live tables from a copy
+      // taken before its load: an edit after that copy would be renamed away too.
+      if (input === null || (o.strategy === 'parallel' && !o.changedOnly)) source = read.print;
       const metrics = await storedMetrics(client);
       const others = metrics.filter((m) => m !== o.metric);
       if (others.length > 0) {
@@ -94,7 +102,10 @@ export async function runUpdate(config: Config, o: UpdateOptions, say: (line: st
         `${plan.changedGenes} changed) × ${plan.target.datasets.length} datasets, ${o.metric}${o.changedOnly ? ', changed pairs only' : ''}`,
     );
     const timer = new Timer(`${o.strategy}_update`);
-    const ctx = runContext({ db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say });
+    const ctx = runContext({
+      db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say,
+      swapWaitSeconds: o.swapWaitSeconds, resetColumns: o.resetColumns,
+    });
     // A check first thing in the transaction that writes, so the application's edit is never undone.
     const check = async (c: pg.ClientBase) => {
       if (source !== null) await requireUnchanged(c, source);
@@ -122,16 +133,37 @@ export async function runUpdate(config: Config, o: UpdateOptions, say: (line: st
   });
 }
 
+/** The reference tables a parallel update copies from the live ones and then brings to the target. */
+const COPIED_TABLES = ['datasets_dataset', 'datasets_gene', 'datasets_data', 'datasets_datasetsimilarity'];
+
 async function parallelUpdate(ctx: RunContext, plan: UpdatePlan, check: (client: pg.ClientBase) => Promise<void>): Promise<number> {
   const n = plan.target.genes.length;
+  const replacement = await withClient(ctx.db.pool, (client) =>
+    planReplacement(client, newRunId(), {
+      mode: 'update',
+      genes: n,
+      resetColumns: ctx.resetColumns,
+      removedIds: { datasets_gene: plan.removedGeneIds, datasets_dataset: plan.removedDatasetIds },
+    }),
+  );
+  for (const [table, columns] of replacement.carried) ctx.say(`carrying the application's values in ${columns.map((c) => `${table}.${c}`).join(', ')} over to the rows that remain`);
   // New genes' ids are drawn before the load (sequence values outlive a rollback: a failed run leaves a gap, nothing else).
   const ids = await withClient(ctx.db.pool, (client) => assignIds(client, plan));
+  const tables = loadTableNames(replacement);
   await buildAndSwap(ctx, ids.geneIds, {
+    plan: replacement,
     check,
-    write: async (main) => {
-      await syncReferenceTables(main, plan, ids, ctx.metric, ctx.timer);
-      await deleteRemoved(main, plan);
+    fill: async (main) => {
+      // Rows that stay keep their ids and the application's own columns; then only the differences are applied.
+      await ctx.timer.phase('copy_live', COPIED_TABLES.length, async () => {
+        for (const t of COPIED_TABLES) await copyLiveRows(main, replacement, t);
+      });
+      await syncReferenceTables(main, plan, ids, ctx.metric, ctx.timer, tables);
+      await deleteRemoved(main, plan, tables);
+      await carryColumns(main, replacement, 'datasets_datasetsimilarity');
     },
+    // Similarity ids are rewritten 1..N² by the pair rule; the other tables drew theirs from their sequences.
+    sequenceValues: () => new Map([[SIM_TABLE, n * n]]),
   });
   return n * n;
 }

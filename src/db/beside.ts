@@ -1,0 +1,172 @@
+import type pg from 'pg';
+import { commentLiteral, type IndexCatalog, quoteIdent, type TableCatalog } from './catalog.js';
+import { loadTableName, retiredTableName, tempIndexName } from './loadNames.js';
+
+/**
+ * One live table and the table built beside it from its catalog: same columns, types,
+ * defaults, NOT NULL, identity, owner, grants, comments and storage options; its indexes and
+ * constraints added after the load under temporary names, renamed to the live ones in the swap.
+ */
+export interface Replacement {
+  cat: TableCatalog;
+  runId: string;
+  /** Unquoted names, in the live table's schema. */
+  loadName: string;
+  retiredName: string;
+  /** schema-qualified, quoted. */
+  load: string;
+  retired: string;
+  /** Temporary names of each index while beside (`fresh`) and of the live one's after the swap (`old`). */
+  indexNames: { index: IndexCatalog; fresh: string; old: string }[];
+  /** Identity columns: the load table's sequence name while beside, and the live one's after the swap. */
+  identitySequences: { column: string; live: string; fresh: string; old: string }[];
+}
+
+const qualified = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+
+/** Names of everything a run makes, numbered across tables so temporary index names never collide. */
+export function replacementsFor(cats: TableCatalog[], runId: string): Replacement[] {
+  let k = 0;
+  let s = 0;
+  return cats.map((cat) => {
+    const loadName = loadTableName(cat.name, runId);
+    const retiredName = retiredTableName(cat.name, runId);
+    const indexNames = cat.indexes.map((index) => {
+      k++;
+      return { index, fresh: tempIndexName(runId, 'new', k), old: tempIndexName(runId, 'old', k) };
+    });
+    const identitySequences = cat.columns
+      .filter((c) => c.identity !== '' && c.sequence !== null)
+      .map((c) => {
+        s++;
+        return { column: c.name, live: c.sequence!, fresh: tempIndexName(runId, 'new', 1000 + s), old: tempIndexName(runId, 'old', 1000 + s) };
+      });
+    return {
+      cat,
+      runId,
+      loadName,
+      retiredName,
+      load: qualified(cat.schema, loadName),
+      retired: qualified(cat.schema, retiredName),
+      indexNames,
+      identitySequences,
+    };
+  });
+}
+
+const INDEX_HEAD = /^CREATE (UNIQUE )?INDEX (?:"(?:[^"]|"")+"|\S+) ON (?:ONLY )?(?:(?:"(?:[^"]|"")+"|[^\s."]+)\.)?(?:"(?:[^"]|"")+"|[^\s."]+) USING /;
+
+/** The index's definition on another table under another name; null if pg_get_indexdef's output is not understood. */
+export function indexDefOn(def: string, table: string, name: string): string | null {
+  const m = INDEX_HEAD.exec(def);
+  if (!m) return null;
+  return `CREATE ${m[1] ?? ''}INDEX ${quoteIdent(name)} ON ${table} USING ${def.slice(m[0].length)}`;
+}
+
+/** The load table's columns only: no index, no constraint while rows stream in; autovacuum off until it is done. */
+export async function createLoadTable(client: pg.ClientBase, r: Replacement): Promise<void> {
+  const cat = r.cat;
+  const ident = new Map(r.identitySequences.map((s) => [s.column, s]));
+  const columns = cat.columns.map((c) => {
+    const parts = [quoteIdent(c.name), c.type];
+    if (c.collation) parts.push(`COLLATE ${c.collation}`);
+    if (c.generated !== null) parts.push(`GENERATED ALWAYS AS (${c.generated}) STORED`);
+    else if (c.identity !== '') {
+      const seq = ident.get(c.name);
+      const options = [seq ? `SEQUENCE NAME ${qualified(cat.schema, seq.fresh)}` : '', c.identityOptions ?? ''].join(' ').trim();
+      parts.push(`GENERATED ${c.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY${options ? ` (${options})` : ''}`);
+    } else if (c.default !== null) parts.push(`DEFAULT ${c.default}`);
+    if (c.notNull) parts.push('NOT NULL');
+    return parts.join(' ');
+  });
+  const options = [...cat.reloptions.filter((o) => !o.startsWith('autovacuum_enabled=')), 'autovacuum_enabled=false'];
+  await client.query(`CREATE TABLE ${r.load} (${columns.join(', ')}) WITH (${options.join(', ')})`);
+  const settings = cat.columns.flatMap((c) => c.settings);
+  if (settings.length > 0) await client.query(`ALTER TABLE ${r.load} ${settings.join(', ')}`);
+  await client.query(`ALTER TABLE ${r.load} OWNER TO ${quoteIdent(cat.owner)}`);
+  // Default privileges may have granted something the live table does not have: start from none.
+  const { rows } = await client.query<{ grantee: string }>(
+    `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee
+       FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::regclass AND a.grantee <> c.relowner`,
+    [r.load],
+  );
+  for (const g of rows) await client.query(`REVOKE ALL ON TABLE ${r.load} FROM ${g.grantee}`);
+  for (const g of cat.grants) await client.query(g.replace('%TABLE%', r.load));
+  if (cat.comment !== null) await client.query(`COMMENT ON TABLE ${r.load} IS ${commentLiteral(cat.comment)}`);
+  for (const c of cat.columns) {
+    if (c.comment !== null) await client.query(`COMMENT ON COLUMN ${r.load}.${quoteIdent(c.name)} IS ${commentLiteral(c.comment)}`);
+  }
+}
+
+/**
+ * CREATE INDEX statements for the load table: every index of the live table, including the
+ * ones backing PRIMARY KEY and UNIQUE constraints (attached by `addConstraints`), under
+ * temporary names. Exclusion constraints build their own index in `addConstraints`.
+ */
+export function indexBuilds(r: Replacement): string[] {
+  return r.indexNames
+    .filter((i) => i.index.constraint?.type !== 'x')
+    .map((i) => {
+      const sql = indexDefOn(i.index.def, r.load, i.fresh);
+      if (sql === null) throw new Error(`cannot read the definition of index ${i.index.name}: ${i.index.def}`);
+      return sql;
+    });
+}
+
+const deferral = (c: { deferrable: boolean; deferred: boolean }) => (c.deferrable ? ` DEFERRABLE INITIALLY ${c.deferred ? 'DEFERRED' : 'IMMEDIATE'}` : '');
+
+/** Primary key, unique and exclusion constraints (temporary names) and CHECKs (their own names), once the indexes exist. */
+export async function addConstraints(client: pg.ClientBase, r: Replacement): Promise<void> {
+  const clauses: string[] = [];
+  for (const { index, fresh } of r.indexNames) {
+    const c = index.constraint;
+    if (c === null) continue;
+    const name = quoteIdent(fresh);
+    if (c.type === 'x') clauses.push(`ADD CONSTRAINT ${name} ${c.def}`);
+    else clauses.push(`ADD CONSTRAINT ${name} ${c.type === 'p' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${name}${deferral(c)}`);
+  }
+  for (const c of r.cat.constraints) if (c.type === 'c') clauses.push(`ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`);
+  if (clauses.length > 0) await client.query(`ALTER TABLE ${r.load} ${clauses.join(', ')}`);
+  for (const { index, fresh } of r.indexNames) {
+    if (index.comment !== null) await client.query(`COMMENT ON INDEX ${qualified(r.cat.schema, fresh)} IS ${commentLiteral(index.comment)}`);
+    const c = index.constraint;
+    if (c?.comment) await client.query(`COMMENT ON CONSTRAINT ${quoteIdent(fresh)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
+  }
+  for (const c of r.cat.constraints) {
+    if (c.type === 'c' && c.comment !== null) await client.query(`COMMENT ON CONSTRAINT ${quoteIdent(c.name)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
+  }
+}
+
+/**
+ * The table's foreign keys, with their own names, checked here on the private tables: a key
+ * into another replaced table points at that table's load table (the pair is renamed together).
+ */
+export async function addForeignKeys(client: pg.ClientBase, r: Replacement, all: Replacement[]): Promise<void> {
+  const keys = r.cat.constraints.filter((c) => c.type === 'f');
+  if (keys.length === 0) return;
+  const clauses = keys.map((c) => {
+    const target = all.find((o) => o.cat.oid === c.referencedOid);
+    let def = c.def;
+    if (target) {
+      const at = def.indexOf(` REFERENCES ${c.referencedName}(`);
+      if (at < 0) throw new Error(`cannot read the definition of foreign key ${c.name}: ${c.def}`);
+      def = `${def.slice(0, at)} REFERENCES ${target.load}(${def.slice(at + ` REFERENCES ${c.referencedName}(`.length)}`;
+    }
+    return `ADD CONSTRAINT ${quoteIdent(c.name)} ${def}`;
+  });
+  await client.query(`ALTER TABLE ${r.load} ${clauses.join(', ')}`);
+  for (const c of keys) {
+    if (c.comment !== null) await client.query(`COMMENT ON CONSTRAINT ${quoteIdent(c.name)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
+  }
+}
+
+/** The live table's storage options, autovacuum included, now that the load is done. */
+export async function restoreOptions(client: pg.ClientBase, r: Replacement): Promise<void> {
+  await client.query(`ALTER TABLE ${r.load} RESET (autovacuum_enabled)`);
+  const own = r.cat.reloptions.filter((o) => o.startsWith('autovacuum_enabled='));
+  if (own.length > 0) await client.query(`ALTER TABLE ${r.load} SET (${own.join(', ')})`);
+}
+
+export async function dropLoadTables(client: pg.ClientBase, reps: Replacement[]): Promise<void> {
+  if (reps.length > 0) await client.query(`DROP TABLE IF EXISTS ${reps.map((r) => r.load).join(', ')}`);
+}
