@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect, createTestDatabase, lockWaiters, runCli, simChecksum, sql, startCli, type TestDatabase, until } from './helpers.js';
+import { createTestDatabase, runCli, simChecksum, sql, startCli, type TestDatabase, writeDuringRun } from './helpers.js';
 
 /**
  * `update --from-db` reads datasets_data, computes for a while, then writes. An edit the
@@ -25,19 +25,10 @@ describe('update --from-db while the application edits datasets_data', () => {
     it(`${strategy}: an edit committed between the read and the write fails the run with exit 3; nothing written, the edit kept`, async () => {
       const before = await simChecksum(t);
       const [row] = await sql<{ id: number; value: number }>(t, 'SELECT id, value FROM datasets_data ORDER BY id LIMIT 1');
-      // The application's edit is in flight before the run reads: the run reads the old value,
-      // and its writing transaction has to wait for the edit's COMMIT.
-      const app = await connect(t);
-      await app.query('BEGIN');
-      await app.query('UPDATE datasets_data SET value = value + 1 WHERE id = $1', [row!.id]);
-      const run = startCli(['update', '--strategy', strategy, '--from-db', '--threads', '2', '--results', path.join(dir, 'u.csv')], t.env);
-      try {
-        await run.said(new RegExp(`${strategy} update: 300 genes`));
-        await until('the run to wait for the application before writing', async () => (await lockWaiters(t, 'LOCK TABLE datasets_gene, datasets_dataset, datasets_data')) > 0);
-        await app.query('COMMIT');
-      } finally {
-        await app.end();
-      }
+      // The run reads the old value; its writing transaction has to wait for the edit's COMMIT.
+      const update = ['update', '--strategy', strategy, '--from-db', '--threads', '2', '--results', path.join(dir, 'u.csv')];
+      const run = await writeDuringRun(t, 'UPDATE datasets_data SET value = value + 1 WHERE id = $1', [row!.id], () => startCli(update, t.env), 'LOCK TABLE datasets_gene, datasets_dataset, datasets_data');
+      assert.match(run.stderr(), new RegExp(`${strategy} update: 300 genes`), 'the run had read before it waited');
       const done = await run.exited;
       assert.equal(done.code, 3, done.stderr);
       assert.match(done.stderr, /\ngenesim: datasets_data changed while the update ran \(datasets_data: values edited\); nothing was written; run it again\n$/);
@@ -53,16 +44,8 @@ describe('update --from-db while the application edits datasets_data', () => {
   }
 
   it('a gene the application adds in between is noticed too', async () => {
-    const app = await connect(t);
-    await app.query('BEGIN');
-    await app.query(`INSERT INTO datasets_gene (systematic_name) VALUES ('YAPP001W')`);
-    const run = startCli(['update', '--strategy', 'parallel', '--from-db', '--threads', '2', '--results', path.join(dir, 'u.csv')], t.env);
-    try {
-      await until('the run to wait for the application before writing', async () => (await lockWaiters(t, 'LOCK TABLE datasets_gene')) > 0);
-      await app.query('COMMIT');
-    } finally {
-      await app.end();
-    }
+    const update = ['update', '--strategy', 'parallel', '--from-db', '--threads', '2', '--results', path.join(dir, 'u.csv')];
+    const run = await writeDuringRun(t, `INSERT INTO datasets_gene (systematic_name) VALUES ('YAPP001W')`, [], () => startCli(update, t.env), 'LOCK TABLE datasets_gene');
     const done = await run.exited;
     assert.equal(done.code, 3, done.stderr);
     assert.match(done.stderr, /datasets_gene changed while the update ran \(datasets_gene: 300 rows, now 301\); nothing was written; run it again/);

@@ -187,3 +187,22 @@ export async function connect(t: TestDatabase): Promise<pg.Client> {
   await c.connect();
   return c;
 }
+
+/**
+ * The application writing while a run is under way: `statement` runs in a transaction opened
+ * before the run starts (so the run cannot see it when it reads), committed only once the run
+ * waits for it on a lock (`waitingQuery...`): the run's writing step must then see it.
+ */
+export async function writeDuringRun(t: TestDatabase, statement: string, params: unknown[], start: () => RunningCli, waitingQuery: string): Promise<RunningCli> {
+  const app = await connect(t);
+  try {
+    await app.query('BEGIN');
+    await app.query(statement, params);
+    const run = start();
+    await until(`the run to wait for the application (${waitingQuery})`, async () => (await lockWaiters(t, waitingQuery)) > 0);
+    await app.query('COMMIT');
+    return run;
+  } finally {
+    await app.end();
+  }
+}

@@ -15,6 +15,7 @@ import {
   tableCounts,
   type TestDatabase,
   until,
+  writeDuringRun,
 } from './helpers.js';
 
 const N = 300;
@@ -139,18 +140,8 @@ describe('one writer at a time', () => {
   });
 
   it('the application writes after the first emptiness check: the swap checks again and refuses, its row kept', async () => {
-    // The application's transaction is open before the run starts: the run's first check cannot
-    // see its row; the swap's check waits for its COMMIT and must see it.
-    const app = await connect(t);
-    await app.query('BEGIN');
-    await app.query(`INSERT INTO datasets_dataset (name) VALUES ('written by the application')`);
-    const run = startCli(createArgs(results('run')), t.env);
-    try {
-      await until('the run\'s swap to wait for the application', async () => (await lockWaiters(t, 'LOCK TABLE datasets_genesimilarity')) > 0);
-      await app.query('COMMIT');
-    } finally {
-      await app.end();
-    }
+    // The run's first check cannot see the row; the swap's check waits for its COMMIT and must see it.
+    const run = await writeDuringRun(t, `INSERT INTO datasets_dataset (name) VALUES ('written by the application')`, [], () => startCli(createArgs(results('run')), t.env), 'LOCK TABLE datasets_genesimilarity');
     const done = await run.exited;
     assert.equal(done.code, 3, done.stderr);
     assert.match(done.stderr, /the tables already hold data \(datasets_dataset\); pass --replace/);
