@@ -168,7 +168,7 @@ export function buildCli(argv: string[]) {
       (y) =>
         y
           .option('strategy', { choices: UPDATE_STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
-          .option('from-db', { type: 'boolean', default: false, describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
+          .option('from-db', { type: 'boolean', describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
           .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
           .option('reset-columns', {

@@ -38,8 +38,9 @@ export async function withShortLocks<T>(client: pg.ClientBase, wait: SwapWait, w
   for (let attempt = 0; ; attempt++) {
     if (wait.signal.aborted) throw wait.signal.reason;
     let blockers = '';
-    // Asked halfway through the lock timeout, while this backend is still waiting.
-    const probe = sleep(SWAP_LOCK_TIMEOUT_MS / 2).then(async () => {
+    // Asked halfway through the lock timeout, while this backend is still waiting; not at all once it committed.
+    const granted = new AbortController();
+    const probe = sleep(SWAP_LOCK_TIMEOUT_MS / 2, undefined, { signal: granted.signal }).then(async () => {
       const observer = await wait.observer();
       try {
         const { rows } = await observer.query<{ who: string }>(
@@ -59,6 +60,7 @@ export async function withShortLocks<T>(client: pg.ClientBase, wait: SwapWait, w
       await client.query(`SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT_MS}ms'`);
       const result = await work();
       await client.query('COMMIT');
+      granted.abort();
       await probe.catch(() => undefined);
       return result;
     } catch (err) {
@@ -88,6 +90,8 @@ interface ReaddedKey {
 export interface SwapOutcome {
   /** Keys of application tables re-added NOT VALID, to validate once the swap committed. */
   toValidate: ReaddedKey[];
+  /** performance.now() when every lock was granted: the exclusive hold runs from here to the COMMIT. */
+  lockedAt: number;
 }
 
 /**
@@ -105,13 +109,14 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
   const others = [...new Set(incoming.map((k) => k.table))];
   const lockable = [...reps.flatMap((r) => [r.cat.quoted, r.load]), ...[...views.values()].map((v) => v.quoted), ...others];
   await client.query(`LOCK TABLE ${lockable.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+  const lockedAt = performance.now();
   // The catalog was read before the build; a table replaced meanwhile would make every name below wrong.
   for (const r of reps) {
     const { rows } = await client.query<{ oid: number }>('SELECT to_regclass($1)::oid::int AS oid', [r.cat.quoted]);
     if (rows[0]?.oid !== r.cat.oid) throw new Error(`${r.cat.quoted} was replaced by someone else during the run; nothing swapped`);
   }
   const viewDefs = await Promise.all(
-    [...views.values()].map(async (v) => ({ ...v, def: (await client.query<{ d: string }>('SELECT pg_get_viewdef($1) AS d', [v.oid])).rows[0]!.d })),
+    [...views.values()].map(async (v) => ({ ...v, def: (await client.query<{ d: string }>('SELECT pg_get_viewdef($1::oid) AS d', [v.oid])).rows[0]!.d })),
   );
 
   for (const k of incoming) await client.query(`ALTER TABLE ${k.table} DROP CONSTRAINT ${quoteIdent(k.name)}`);
@@ -143,7 +148,7 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
     if (value === undefined || !seq) continue;
     await client.query('SELECT setval($1, $2, $3)', [seq, Math.max(value, 1), value > 0]);
   }
-  return { toValidate: incoming.filter((k) => k.validated) };
+  return { toValidate: incoming.filter((k) => k.validated), lockedAt };
 }
 
 /** After the commit: the foreign keys re-added NOT VALID are checked (a lock that blocks neither reads nor writes). */

@@ -108,6 +108,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     throwIfAborted(ctx.signal);
     const wait = { seconds: ctx.swapWaitSeconds, say: ctx.say, signal: ctx.signal, observer: () => ctx.db.pool.connect() };
     const outcome = await timer.phase('swap', n * n, () => withShortLocks(main, wait, () => swapTables(main, plan.reps, side.sequenceValues())));
+    timer.record('swap_locks_held', (performance.now() - outcome.lockedAt) / 1000, plan.reps.length);
     swapped = true;
     loadTablesMade = false;
     try {
