@@ -129,6 +129,15 @@ for (const autoField of ['autofield', 'bigautofield'] as const) {
       assert.equal((await sql(t, 'SELECT 1 FROM datasets_genesimilarity WHERE pvalue IS NOT NULL')).length, 0);
     });
 
+    it('in-place update (upsert) keeps the application\'s columns as they are', async () => {
+      await sql(t, 'UPDATE datasets_genesimilarity SET pvalue = 0.5 WHERE gene2_id = 4');
+      const stored = await sql(t, 'SELECT id, pvalue::text FROM datasets_genesimilarity WHERE pvalue IS NOT NULL ORDER BY id');
+      ok(run(['update', '--strategy', 'upsert', '--input', matrixFile(30, 7)]));
+      assert.equal(schemaDump(t), dump);
+      assert.equal(stored.length, 30);
+      assert.deepEqual(await sql(t, 'SELECT id, pvalue::text FROM datasets_genesimilarity WHERE pvalue IS NOT NULL ORDER BY id'), stored);
+    });
+
     it('create --replace refuses up front while an application table references the genes, naming it', async () => {
       const r = run(['create', '--strategy', 'parallel', '--genes', '30', '--datasets', '6', '--replace']);
       assert.equal(r.status, 3, r.stderr);
