@@ -60,6 +60,38 @@ describe('COPY encoders against PostgreSQL', () => {
   before(async () => {
     t = await createTestDatabase();
     await sql(t, 'CREATE TABLE sims (id integer, gene1_id integer, gene2_id integer, metric varchar(50), score numeric(10,3))');
+    // As Django's BigAutoField makes them: bigint ids and bigint keys into genes.
+    await sql(t, 'CREATE TABLE sims8 (id bigint, gene1_id bigint, gene2_id bigint, metric varchar(50), score numeric(10,3))');
+  });
+
+  it('binary COPY writes int8 for bigint id columns: the same table as text, and int4 is refused there', async () => {
+    const n = 40;
+    const geneIds = Int32Array.from({ length: n }, (_, i) => 2_000_000_000 + i);
+    const scores = Int16Array.from({ length: n - 1 }, (_, k) => 25 * k - 500);
+    const db = await openTestDatabase(t, 1);
+    const client = await db.pool.connect();
+    const load = async (Encoder: typeof TextSimEncoder | typeof BinarySimEncoder, wide?: { id: boolean; gene: boolean }) => {
+      await client.query('TRUNCATE sims8');
+      const enc = new Encoder({ geneIds, metric: 'pearson', withIds: true, wide });
+      enc.begin();
+      enc.diagonal(0, n);
+      for (let i = 0; i < n - 1; i++) enc.row(i, scores);
+      enc.end();
+      await copyChunks(client, 'sims8', ['id', 'gene1_id', 'gene2_id', 'metric', 'score'], enc.take(), Encoder === BinarySimEncoder ? 'binary' : 'text');
+      const { rows } = await client.query(`SELECT count(*)::int AS n, max(gene1_id)::text AS g,
+        md5(string_agg(concat_ws(',', id, gene1_id, gene2_id, metric, score), ';' ORDER BY id)) AS sum FROM sims8`);
+      return rows[0];
+    };
+    try {
+      const text = await load(TextSimEncoder);
+      assert.equal(text.n, n * n);
+      assert.equal(text.g, String(2_000_000_000 + n - 1));
+      assert.deepEqual(await load(BinarySimEncoder, { id: true, gene: true }), text);
+      await assert.rejects(load(BinarySimEncoder), /incorrect binary data format/);
+    } finally {
+      client.release();
+      await db.close();
+    }
   });
   after(() => t.drop());
 

@@ -5,6 +5,7 @@ import { type Config, loadConfig, readEnv, withDatabase } from '../src/config.js
 import { clientConfig, type Database, openDatabase, resolveServer } from '../src/db/connect.js';
 import type { ServerTarget } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
+import { isGenesimLoadTable } from '../src/db/loadNames.js';
 import { projectRoot } from '../src/paths.js';
 
 let server: Promise<{ target: ServerTarget; stop(): Promise<void> }> | null = null;
@@ -205,4 +206,10 @@ export async function writeDuringRun(t: TestDatabase, statement: string, params:
   } finally {
     await app.end();
   }
+}
+
+/** Tables (and their indexes) a run made beside the live ones, by the run-id naming. */
+export async function loadTables(t: TestDatabase): Promise<string[]> {
+  const rows = await sql<{ relname: string }>(t, "SELECT relname FROM pg_class WHERE relname LIKE '%\\_\\_genesim\\_%' OR relname LIKE 'genesim\\_%' AND relname NOT LIKE 'genesim_migrations%'");
+  return rows.map((r) => r.relname).filter((name) => isGenesimLoadTable(name) || /^genesim_[0-9a-f]{8}_/.test(name));
 }

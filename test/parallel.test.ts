@@ -3,8 +3,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { COPY_FORMATS } from '../src/encode/sims.js';
+import { RefusedError } from '../src/errors.js';
 import { LOADS, VIAS } from '../src/strategies/types.js';
-import { createTestDatabase, migrated, simChecksum, sql, tableCounts, type TestDatabase } from './helpers.js';
+import { createTestDatabase, loadTables, migrated, simChecksum, sql, tableCounts, type TestDatabase } from './helpers.js';
 import { create } from './strategies.test.js';
 
 async function constraintsOf(t: TestDatabase): Promise<string[]> {
@@ -42,7 +43,7 @@ describe('parallel strategy', () => {
           const [seq] = await sql<{ v: string }>(t, "SELECT nextval('datasets_genesimilarity_id_seq') AS v");
           assert.equal(Number(seq!.v), reference.rows + 1, 'the sequence continues after the ids written directly');
           const metrics = new Map(outcome.measurements.map((m) => [m.metric, m]));
-          for (const name of ['compute_write', 'copy', 'constraints', 'swap', 'total', 'peak_rss_bytes']) assert.ok(metrics.has(`parallel_${name}`), name);
+          for (const name of ['compute_write', 'copy', 'constraints', 'foreign_keys', 'swap', 'swap_locks_held', 'validate_fks', 'drop_old', 'total', 'peak_rss_bytes']) assert.ok(metrics.has(`parallel_${name}`), name);
           assert.equal(metrics.get('parallel_threads')!.count, threads);
           assert.equal(metrics.get(`parallel_via_${via}`)!.count, 1);
           assert.ok(metrics.get('parallel_peak_rss_bytes')!.count > 10 * 2 ** 20);
@@ -62,23 +63,37 @@ describe('parallel strategy', () => {
     const missingDir = path.join(tmpDir, 'does-not-exist');
     await assert.rejects(create(t, 'parallel', { replace: true, tmpDir: missingDir, metric: 'cosine' }), /ENOENT/);
     assert.deepEqual(await simChecksum(t), reference);
-    assert.equal((await sql(t, "SELECT 1 FROM pg_class WHERE relname = 'datasets_genesimilarity_load'")).length, 0);
+    assert.deepEqual(await loadTables(t), [], 'no load table left');
     assert.deepEqual(readdirSync(tmpDir), []);
   });
 
   it('a failure inside the swap transaction rolls it all back', async () => {
     const before = await tableCounts(t);
-    await sql(t, `CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test_refuse_gene'; END $$`);
-    await sql(t, 'CREATE TRIGGER test_refuse BEFORE INSERT ON datasets_gene FOR EACH STATEMENT EXECUTE FUNCTION test_refuse()');
+    // An event trigger fires on the swap's renames only: nothing else in a run renames an index.
+    await sql(t, `CREATE FUNCTION test_refuse() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test_refuse_swap'; END $$`);
+    await sql(t, "CREATE EVENT TRIGGER test_refuse ON ddl_command_end WHEN TAG IN ('ALTER INDEX') EXECUTE FUNCTION test_refuse()");
     try {
-      await assert.rejects(create(t, 'parallel', { replace: true, tmpDir, metric: 'cosine' }), /test_refuse_gene/);
+      await assert.rejects(create(t, 'parallel', { replace: true, tmpDir, metric: 'cosine' }), /test_refuse_swap/);
     } finally {
-      await sql(t, 'DROP TRIGGER test_refuse ON datasets_gene');
+      await sql(t, 'DROP EVENT TRIGGER test_refuse; DROP FUNCTION test_refuse()');
     }
     assert.deepEqual(await simChecksum(t), reference);
     assert.deepEqual(await tableCounts(t), before);
     assert.deepEqual(await constraintsOf(t), djangoConstraints);
-    assert.equal((await sql(t, "SELECT 1 FROM pg_class WHERE relname LIKE 'datasets_genesimilarity_load%'")).length, 0);
+    assert.deepEqual(await loadTables(t), [], 'no load table left');
+    assert.deepEqual(readdirSync(tmpDir), []);
+  });
+
+  it('refuses up front, naming it, a trigger the swap could not carry over', async () => {
+    await sql(t, `CREATE FUNCTION test_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
+    await sql(t, 'CREATE TRIGGER test_noop BEFORE INSERT ON datasets_gene FOR EACH ROW EXECUTE FUNCTION test_noop()');
+    try {
+      await assert.rejects(create(t, 'parallel', { replace: true, tmpDir }), (err: Error) => err instanceof RefusedError && /trigger test_noop on public\.datasets_gene/.test(err.message));
+    } finally {
+      await sql(t, 'DROP TRIGGER test_noop ON datasets_gene; DROP FUNCTION test_noop()');
+    }
+    assert.deepEqual(await simChecksum(t), reference);
+    assert.deepEqual(await loadTables(t), []);
   });
 
   it('creates into empty tables and refuses tables with data without --replace', async () => {

@@ -3,9 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
+import { isGenesimLoadTable } from '../src/db/loadNames.js';
 import {
   connect,
   createTestDatabase,
+  loadTables,
   lockWaiters,
   runCli,
   type RunningCli,
@@ -147,7 +149,7 @@ describe('one writer at a time', () => {
     assert.match(done.stderr, /the tables already hold data \(datasets_dataset\); pass --replace/);
     assert.deepEqual(await tableCounts(t), { datasets_dataset: 1, datasets_gene: 0, datasets_data: 0, datasets_genesimilarity: 0, datasets_datasetsimilarity: 0 });
     assert.deepEqual(await sql(t, `SELECT name FROM datasets_dataset`), [{ name: 'written by the application' }]);
-    assert.deepEqual(await sql(t, `SELECT relname FROM pg_class WHERE relname LIKE '%\\_\\_genesim\\_%'`), [], 'the run dropped its load tables');
+    assert.deepEqual(await loadTables(t), [], 'the run dropped its load tables');
   });
 
   it('a run killed mid-load (kill -9) leaves its load table and temp files; the next run drops them and says so', async () => {
@@ -157,10 +159,10 @@ describe('one writer at a time', () => {
     writeFileSync(alive, 'x');
     const killed = startCli(['create', '--strategy', 'parallel', '--genes', '2500', '--datasets', '20', '--threads', '2', '--tmp-dir', tmp, '--results', results('killed')], t.env);
     const theirs = () => readdirSync(tmp).filter((f) => f.startsWith(`genesim-${killed.child.pid}-`));
-    const loadTables = async () =>
-      (await sql<{ relname: string }>(t, `SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE '%\\_\\_genesim\\_%' ORDER BY 1`)).map((r) => r.relname);
+    // Tables only, not their indexes: what the next run must name.
+    const leftTables = async () => (await loadTables(t)).filter((name) => isGenesimLoadTable(name));
     await until('the run to be mid-load, with rows in its similarity load table and temp files on disk', async () => {
-      const sims = (await loadTables()).find((name) => name.startsWith('datasets_genesimilarity__genesim_'));
+      const sims = (await leftTables()).find((name) => name.startsWith('datasets_genesimilarity__genesim_'));
       if (sims === undefined || theirs().length === 0) return false;
       return Number((await sql<{ n: string }>(t, `SELECT count(*) AS n FROM ${sims}`))[0]!.n) > 0;
     });
@@ -168,7 +170,7 @@ describe('one writer at a time', () => {
     assert.equal((await killed.exited).signal, 'SIGKILL');
     const left = theirs();
     assert.ok(left.length > 0);
-    const leftover = await loadTables();
+    const leftover = await leftTables();
     assert.ok(leftover.some((name) => name.startsWith('datasets_genesimilarity__genesim_')), 'the load tables outlived the run');
 
     const next = runCli([...createArgs(results('next')), '--tmp-dir', tmp], t.env);
@@ -178,7 +180,7 @@ describe('one writer at a time', () => {
     assert.deepEqual(theirs(), []);
     assert.ok(existsSync(alive), 'a running process\'s temp file is kept');
     assert.deepEqual(await simChecksum(t), await simChecksum(reference));
-    assert.deepEqual(await loadTables(), []);
+    assert.deepEqual(await loadTables(t), []);
     rmSync(tmp, { recursive: true, force: true });
   });
 });

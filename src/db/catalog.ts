@@ -207,14 +207,16 @@ export async function readTableCatalog(client: pg.ClientBase, table: string): Pr
   const { rows: deps } = await client.query(
     `SELECT d.classid::regclass::text AS catalog, pg_describe_object(d.classid, d.objid, d.objsubid) AS what,
             v.oid::int AS view_oid, v.relkind AS view_kind, quote_ident(vn.nspname) || '.' || quote_ident(v.relname) AS view_quoted,
-            coalesce(v.reloptions, '{}') AS view_options, k.contype AS con_type, k.confrelid::int AS con_ref
+            coalesce(v.reloptions, '{}') AS view_options, k.contype AS con_type, k.confrelid::int AS con_ref, k.conrelid::int AS con_rel,
+            (SELECT x.indrelid::int FROM pg_index x WHERE d.classid = 'pg_class'::regclass AND x.indexrelid = d.objid) AS index_of,
+            (SELECT ad.adrelid::int FROM pg_attrdef ad WHERE d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid) AS default_of
        FROM pg_depend d
        LEFT JOIN pg_rewrite w ON d.classid = 'pg_rewrite'::regclass AND w.oid = d.objid
        LEFT JOIN pg_class v ON v.oid = w.ev_class LEFT JOIN pg_namespace vn ON vn.oid = v.relnamespace
        LEFT JOIN pg_constraint k ON d.classid = 'pg_constraint'::regclass AND k.oid = d.objid
       WHERE d.refclassid = 'pg_class'::regclass AND d.deptype = 'n' AND (d.refobjid = $1 OR d.refobjid IN (SELECT indexrelid FROM pg_index WHERE indrelid = $1))
      UNION ALL
-     SELECT d.classid::regclass::text, pg_describe_object(d.classid, d.objid, d.objsubid), null, null, null, null, null, null
+     SELECT d.classid::regclass::text, pg_describe_object(d.classid, d.objid, d.objsubid), null, null, null, null, null, null, null, null, null
        FROM pg_depend d WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid = $2 AND d.deptype = 'n'`,
     [oid, r.reltype],
   );
@@ -222,8 +224,10 @@ export async function readTableCatalog(client: pg.ClientBase, table: string): Pr
   for (const d of deps) {
     if (d.catalog === 'pg_rewrite' && d.view_kind === 'v' && d.view_oid !== oid) {
       views.set(d.view_oid, { oid: d.view_oid, quoted: d.view_quoted, reloptions: d.view_options });
-    } else if (d.catalog === 'pg_constraint' && d.con_type === 'f' && d.con_ref === oid) {
-      // read below, with their definitions
+    } else if (d.catalog === 'pg_constraint' && ((d.con_type === 'f' && d.con_ref === oid) || d.con_rel === oid)) {
+      // Keys into the table are read below, with their definitions; the table's own constraints are rebuilt.
+    } else if ((d.catalog === 'pg_class' && d.index_of === oid) || (d.catalog === 'pg_attrdef' && d.default_of === oid)) {
+      // The table's own indexes (a partial index's predicate) and defaults (generated columns) are rebuilt.
     } else {
       unsupported.push(`${d.what} depends on ${r.quoted}`);
     }

@@ -38,8 +38,9 @@ export async function withShortLocks<T>(client: pg.ClientBase, wait: SwapWait, w
   for (let attempt = 0; ; attempt++) {
     if (wait.signal.aborted) throw wait.signal.reason;
     let blockers = '';
-    // Asked halfway through the lock timeout, while this backend is still waiting.
-    const probe = sleep(SWAP_LOCK_TIMEOUT_MS / 2).then(async () => {
+    // Asked halfway through the lock timeout, while this backend is still waiting; not at all once it committed.
+    const granted = new AbortController();
+    const probe = sleep(SWAP_LOCK_TIMEOUT_MS / 2, undefined, { signal: granted.signal }).then(async () => {
       const observer = await wait.observer();
       try {
         const { rows } = await observer.query<{ who: string }>(
@@ -59,6 +60,7 @@ export async function withShortLocks<T>(client: pg.ClientBase, wait: SwapWait, w
       await client.query(`SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT_MS}ms'`);
       const result = await work();
       await client.query('COMMIT');
+      granted.abort();
       await probe.catch(() => undefined);
       return result;
     } catch (err) {
@@ -88,6 +90,8 @@ interface ReaddedKey {
 export interface SwapOutcome {
   /** Keys of application tables re-added NOT VALID, to validate once the swap committed. */
   toValidate: ReaddedKey[];
+  /** performance.now() when every lock was granted: the exclusive hold runs from here to the COMMIT. */
+  lockedAt: number;
 }
 
 /**
@@ -105,45 +109,53 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
   const others = [...new Set(incoming.map((k) => k.table))];
   const lockable = [...reps.flatMap((r) => [r.cat.quoted, r.load]), ...[...views.values()].map((v) => v.quoted), ...others];
   await client.query(`LOCK TABLE ${lockable.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+  const lockedAt = performance.now();
   // The catalog was read before the build; a table replaced meanwhile would make every name below wrong.
-  for (const r of reps) {
-    const { rows } = await client.query<{ oid: number }>('SELECT to_regclass($1)::oid::int AS oid', [r.cat.quoted]);
-    if (rows[0]?.oid !== r.cat.oid) throw new Error(`${r.cat.quoted} was replaced by someone else during the run; nothing swapped`);
-  }
-  const viewDefs = await Promise.all(
-    [...views.values()].map(async (v) => ({ ...v, def: (await client.query<{ d: string }>('SELECT pg_get_viewdef($1) AS d', [v.oid])).rows[0]!.d })),
+  const { rows: now } = await client.query<{ oid: number | null }>(
+    'SELECT to_regclass(name)::oid::int AS oid FROM unnest($1::text[]) WITH ORDINALITY AS u(name, k) ORDER BY k',
+    [reps.map((r) => r.cat.quoted)],
   );
+  reps.forEach((r, k) => {
+    if (now[k]?.oid !== r.cat.oid) throw new Error(`${r.cat.quoted} was replaced by someone else during the run; nothing swapped`);
+  });
+  const { rows: viewDefs } = await client.query<{ oid: number; def: string }>('SELECT oid::int, pg_get_viewdef(oid) AS def FROM pg_class WHERE oid = ANY($1::oid[])', [
+    [...views.keys()],
+  ]);
 
-  for (const k of incoming) await client.query(`ALTER TABLE ${k.table} DROP CONSTRAINT ${quoteIdent(k.name)}`);
+  // Every lock is held from here on: the statements go in one round trip, so the hold is as short as the server makes it.
+  const statements: string[] = [];
+  for (const k of incoming) statements.push(`ALTER TABLE ${k.table} DROP CONSTRAINT ${quoteIdent(k.name)}`);
   for (const r of reps) {
     const schema = quoteIdent(r.cat.schema);
     for (const c of r.cat.columns) {
-      if (c.identity === '' && c.sequence !== null) await client.query(`ALTER SEQUENCE ${c.sequence} OWNED BY ${r.load}.${quoteIdent(c.name)}`);
+      if (c.identity === '' && c.sequence !== null) statements.push(`ALTER SEQUENCE ${c.sequence} OWNED BY ${r.load}.${quoteIdent(c.name)}`);
     }
-    for (const s of r.identitySequences) await client.query(`ALTER SEQUENCE ${s.live} RENAME TO ${quoteIdent(s.old)}`);
-    for (const i of r.indexNames) await client.query(`ALTER INDEX ${schema}.${quoteIdent(i.index.name)} RENAME TO ${quoteIdent(i.old)}`);
-    await client.query(`ALTER TABLE ${r.cat.quoted} RENAME TO ${quoteIdent(r.retiredName)}`);
+    for (const s of r.identitySequences) statements.push(`ALTER SEQUENCE ${s.live} RENAME TO ${quoteIdent(s.old)}`);
+    for (const i of r.indexNames) statements.push(`ALTER INDEX ${schema}.${quoteIdent(i.index.name)} RENAME TO ${quoteIdent(i.old)}`);
+    statements.push(`ALTER TABLE ${r.cat.quoted} RENAME TO ${quoteIdent(r.retiredName)}`);
   }
   for (const r of reps) {
     const schema = quoteIdent(r.cat.schema);
-    for (const i of r.indexNames) await client.query(`ALTER INDEX ${schema}.${quoteIdent(i.fresh)} RENAME TO ${quoteIdent(i.index.name)}`);
-    for (const s of r.identitySequences) await client.query(`ALTER SEQUENCE ${schema}.${quoteIdent(s.fresh)} RENAME TO ${s.live.slice(s.live.indexOf('.') + 1)}`);
-    await client.query(`ALTER TABLE ${r.load} RENAME TO ${quoteIdent(r.cat.name)}`);
+    for (const i of r.indexNames) statements.push(`ALTER INDEX ${schema}.${quoteIdent(i.fresh)} RENAME TO ${quoteIdent(i.index.name)}`);
+    for (const s of r.identitySequences) statements.push(`ALTER SEQUENCE ${schema}.${quoteIdent(s.fresh)} RENAME TO ${s.live.slice(s.live.indexOf('.') + 1)}`);
+    statements.push(`ALTER TABLE ${r.load} RENAME TO ${quoteIdent(r.cat.name)}`);
   }
-  for (const v of viewDefs) {
+  for (const { oid, def } of viewDefs) {
+    const v = views.get(oid)!;
     const options = v.reloptions.length > 0 ? ` WITH (${v.reloptions.join(', ')})` : '';
-    await client.query(`CREATE OR REPLACE VIEW ${v.quoted}${options} AS ${v.def}`);
+    statements.push(`CREATE OR REPLACE VIEW ${v.quoted}${options} AS ${def.replace(/;\s*$/, '')}`);
   }
   for (const k of incoming) {
-    await client.query(`ALTER TABLE ${k.table} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.def}${k.validated ? ' NOT VALID' : ''}`);
+    statements.push(`ALTER TABLE ${k.table} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.def}${k.validated ? ' NOT VALID' : ''}`);
   }
   for (const r of reps) {
     const value = sequenceValues.get(r.cat.name);
     const seq = r.cat.columns.find((c) => c.name === 'id')?.sequence;
     if (value === undefined || !seq) continue;
-    await client.query('SELECT setval($1, $2, $3)', [seq, Math.max(value, 1), value > 0]);
+    statements.push(`SELECT setval('${seq.replace(/'/g, "''")}', ${Math.max(Math.trunc(value), 1)}, ${value > 0})`);
   }
-  return { toValidate: incoming.filter((k) => k.validated) };
+  await client.query(statements.join(';\n'));
+  return { toValidate: incoming.filter((k) => k.validated), lockedAt };
 }
 
 /** After the commit: the foreign keys re-added NOT VALID are checked (a lock that blocks neither reads nor writes). */

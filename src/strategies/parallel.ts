@@ -114,7 +114,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     throwIfAborted(ctx.signal);
     const wait = { seconds: ctx.swapWaitSeconds, say: ctx.say, signal: ctx.signal, observer: () => ctx.db.pool.connect() };
     const probe = await startReaderProbe(clientConfig(ctx.db.target), geneIds);
-    let outcome;
+    let outcome: Awaited<ReturnType<typeof swapTables>>;
     try {
       outcome = await timer.phase('swap', n * n, () =>
         withShortLocks(main, wait, async () => {
@@ -125,6 +125,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     } finally {
       recordReaders(ctx, await probe.stop());
     }
+    timer.record('swap_locks_held', (performance.now() - outcome.lockedAt) / 1000, plan.reps.length);
     swapped = true;
     loadTablesMade = false;
     try {
