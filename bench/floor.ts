@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { availableParallelism } from 'node:os';
 import { runCreate } from '../src/commands/create.js';
+import { noticesTo } from '../src/engine/events.js';
 import { clientConfig } from '../src/db/connect.js';
 import type { ServerTarget } from '../src/db/embedded.js';
 import { COPY_FORMATS, type CopyFormat, TextSimEncoder } from '../src/encode/sims.js';
@@ -100,7 +101,7 @@ async function genesim(config: Awaited<ReturnType<typeof benchConfig>>['config']
       results: `${a.out}/runs/floor-parallel-${a.genes}-${run}.csv`,
       parallel: { threads: a.threads, connections: a.connections ?? Math.min(a.threads, 4), via: a.via, format: a.format, load: a.load },
     },
-    say,
+    noticesTo(say),
     new AbortController().signal,
   );
   return outcome.measurements;

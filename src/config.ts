@@ -46,19 +46,24 @@ export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): Record<str
   return merged;
 }
 
-/**
- * Turns libpq-style variables into one validated Config. Called once at the edge (the CLI or
- * the server); nothing below reads process.env. Throws UsageError with one readable line.
- */
-export function loadConfig(vars: Record<string, string | undefined>): Config {
-  const picked = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, vars[k] === '' ? undefined : vars[k]]));
-  const parsed = EnvSchema.safeParse(picked);
+/** The schema's variables, empty ones as unset; the first problem as one line naming the variable. */
+function parseVars<S extends z.ZodObject>(schema: S, vars: Record<string, string | undefined>): z.infer<S> {
+  const picked = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, vars[k] === '' ? undefined : vars[k]]));
+  const parsed = schema.safeParse(picked);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0]);
     throw new UsageError(`invalid configuration: ${name}=${JSON.stringify(picked[name])}: ${issue.message}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+/**
+ * Turns libpq-style variables into one validated Config. Called once at the edge (the CLI or
+ * the server); nothing below reads process.env. Throws UsageError with one readable line.
+ */
+export function loadConfig(vars: Record<string, string | undefined>): Config {
+  const e = parseVars(EnvSchema, vars);
   const configured = SERVER_VARIABLES.some((k) => e[k] !== undefined);
   const db: DbTarget = configured
     ? serverTarget(e)
@@ -112,4 +117,56 @@ export function withDatabase(config: Config, database: string): Config {
 export function describeTarget(db: DbTarget): string {
   if (db.kind === 'embedded') return `embedded PostgreSQL in ${db.dir} (port ${db.port})`;
   return `${db.user ?? 'default user'}@${db.host ?? 'default host'}:${db.port ?? 5432}/${db.database ?? '(default database)'}`;
+}
+
+/** What `genesim serve` needs beyond the database: read once, with the flags, at the edge. */
+export interface ServerConfig {
+  port: number;
+  /** Bearer token every /jobs and /matrix request must carry; absent only with --insecure-local. */
+  token?: string;
+  /** Set on App Engine: its cron requests are trusted by their `X-Appengine-Cron` header. */
+  onAppEngine: boolean;
+  /** Directory job sources may name files in; none configured means files are refused. */
+  dataDir?: string;
+  /** Hosts an https source URL may point at. */
+  urlHosts: string[];
+  /** Downloads and job temp files (the only writable place on App Engine). */
+  tmpDir: string;
+  maxDownloadBytes: number;
+  /** A job's heartbeat period, and the age after which a running job's heartbeat counts as stale. */
+  heartbeatSeconds: number;
+  staleSeconds: number;
+}
+
+const positive = z.coerce.number({ error: 'must be a positive number' }).positive('must be a positive number');
+
+const ServerEnvSchema = z.object({
+  PORT: port.optional(),
+  GENESIM_TOKEN: text.optional(),
+  GAE_SERVICE: text.optional(),
+  GENESIM_DATA_DIR: text.optional(),
+  GENESIM_URL_HOSTS: text.optional(),
+  GENESIM_TMP_DIR: text.optional(),
+  GENESIM_MAX_DOWNLOAD_BYTES: positive.int('must be a whole number of bytes').optional(),
+  GENESIM_HEARTBEAT_SECONDS: positive.optional(),
+  GENESIM_JOB_STALE_SECONDS: positive.optional(),
+});
+
+export function loadServerConfig(vars: Record<string, string | undefined>, flags: { port?: number; insecureLocal: boolean }, defaultTmpDir: string): ServerConfig {
+  const e = parseVars(ServerEnvSchema, vars);
+  if (!e.GENESIM_TOKEN && !flags.insecureLocal) {
+    throw new UsageError('GENESIM_TOKEN is not set: the server refuses to start without it (--insecure-local runs it open, for a machine of your own)');
+  }
+  const heartbeatSeconds = e.GENESIM_HEARTBEAT_SECONDS ?? 5;
+  return {
+    port: flags.port ?? e.PORT ?? 8080,
+    token: e.GENESIM_TOKEN,
+    onAppEngine: e.GAE_SERVICE !== undefined,
+    dataDir: e.GENESIM_DATA_DIR === undefined ? undefined : path.resolve(e.GENESIM_DATA_DIR),
+    urlHosts: (e.GENESIM_URL_HOSTS ?? 'storage.googleapis.com').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== ''),
+    tmpDir: path.resolve(e.GENESIM_TMP_DIR ?? defaultTmpDir),
+    maxDownloadBytes: e.GENESIM_MAX_DOWNLOAD_BYTES ?? 1024 ** 3,
+    heartbeatSeconds,
+    staleSeconds: e.GENESIM_JOB_STALE_SECONDS ?? Math.max(60, 6 * heartbeatSeconds),
+  };
 }

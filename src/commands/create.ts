@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { migrate } from '../db/migrate.js';
+import { type EngineEvent, Events } from '../engine/events.js';
 import { writeResults } from '../report/results.js';
 import { type Measurement, Timer } from '../report/timer.js';
 import { strategyNamed } from '../strategies/index.js';
@@ -40,7 +41,9 @@ export function defaultResultsFile(strategy: string, operation = 'create'): stri
  * leaves anything behind; then, as the database's one writer, migrates if needed and runs the
  * strategy.
  */
-export async function runCreate(config: Config, o: CreateOptions, say: (line: string) => void, signal: AbortSignal): Promise<CreateOutcome> {
+export async function runCreate(config: Config, o: CreateOptions, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<CreateOutcome> {
+  const events = new Events(onEvent);
+  const say = events.notice;
   const matrix = await loadSource(o.source);
   const n = matrix.genes.length;
   say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
@@ -53,8 +56,8 @@ export async function runCreate(config: Config, o: CreateOptions, say: (line: st
     } finally {
       client.release();
     }
-    const timer = new Timer(o.strategy);
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say, swapWaitSeconds: o.swapWaitSeconds });
+    const timer = new Timer(o.strategy, onEvent);
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events, swapWaitSeconds: o.swapWaitSeconds });
     const strategy = await strategyNamed(o.strategy);
     await strategy.create(ctx);
     timer.total(n * n);

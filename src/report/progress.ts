@@ -1,40 +1,53 @@
 import cliProgress from 'cli-progress';
-
-export interface Progress {
-  /** Adds done units; `extra` fills named fields of the bar's format. */
-  tick(units: number, extra?: Record<string, string | number>): void;
-  stop(): void;
-}
-
-const SILENT: Progress = { tick: () => undefined, stop: () => undefined };
+import type { EngineEvent, OnEvent } from '../engine/events.js';
 
 /**
- * A progress bar on stderr, or nothing when stderr is not a terminal (CI logs, pipes), so
- * redirected output holds only the results.
+ * The terminal face: notices as `genesim: ...` lines on stderr, progress events as a bar there
+ * when stderr is a terminal (nothing in CI logs and pipes, so redirected output holds only the
+ * results). Phases and measurements are left to the results table printed at the end.
  */
-export function progressBar(label: string, total: number, format?: string, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY || total <= 0) return SILENT;
-  const bar = new cliProgress.SingleBar(
-    {
-      stream,
-      format: format ?? `${label} [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}`,
-      hideCursor: true,
-      etaBuffer: 50,
-      fps: 5,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  const t0 = Date.now();
-  let done = 0;
-  bar.start(total, 0, { rate: 0 });
-  return {
-    tick(units, extra) {
-      done += units;
-      const seconds = (Date.now() - t0) / 1000;
-      bar.update(done, { rate: seconds > 0 ? Math.round(done / seconds).toLocaleString('en-US') : 0, ...extra });
-    },
-    stop() {
-      bar.stop();
-    },
+export function terminalFace(stream: NodeJS.WriteStream = process.stderr): OnEvent {
+  let bar: { label: string; bar: cliProgress.SingleBar; t0: number } | null = null;
+  const stopBar = () => {
+    bar?.bar.stop();
+    bar = null;
+  };
+  const progress = (e: Extract<EngineEvent, { type: 'progress' }>) => {
+    if (!stream.isTTY || e.total <= 0) return;
+    if (bar?.label !== e.label) {
+      stopBar();
+      const b = new cliProgress.SingleBar(
+        {
+          stream,
+          format: `${e.label} [{bar}] {percentage}% | {value}/{total} rows{extra} | {rate} rows/s | ETA {eta_formatted}`,
+          hideCursor: true,
+          etaBuffer: 50,
+          fps: 5,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      b.start(e.total, 0, { rate: 0, extra: '' });
+      bar = { label: e.label, bar: b, t0: Date.now() };
+    }
+    const seconds = (Date.now() - bar.t0) / 1000;
+    const extra = Object.entries(e.extra ?? {})
+      .map(([k, v]) => ` | ${k} ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`)
+      .join('');
+    bar.bar.update(e.done, { rate: seconds > 0 ? Math.round(e.done / seconds).toLocaleString('en-US') : 0, extra });
+    if (e.done >= e.total) stopBar();
+  };
+  return (e) => {
+    switch (e.type) {
+      case 'progress':
+        return progress(e);
+      case 'notice':
+      case 'error':
+        stopBar();
+        return void stream.write(`genesim: ${e.message}\n`);
+      case 'result':
+        return stopBar();
+      default:
+        return undefined;
+    }
   };
 }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { OnEvent } from '../engine/events.js';
 
 /** One line of a results CSV: `metric,seconds,count`. `seconds` is empty for settings. */
 export interface Measurement {
@@ -7,22 +8,38 @@ export interface Measurement {
   count: number;
 }
 
-/** Times named phases of one run; metric names get the `<strategy>_` prefix. */
+/**
+ * Times named phases of one run; metric names get the `<strategy>_` prefix. Each phase's start
+ * and end, and every other measurement, is also emitted as an event as it happens.
+ */
 export class Timer {
   readonly measurements: Measurement[] = [];
   private readonly started = performance.now();
 
-  constructor(readonly prefix: string) {}
+  constructor(
+    readonly prefix: string,
+    private readonly emit: OnEvent = () => undefined,
+  ) {}
 
   async phase<T>(name: string, count: number | ((result: T) => number), work: () => Promise<T>): Promise<T> {
+    const metric = `${this.prefix}_${name}`;
+    this.emit({ type: 'phase', name: metric, state: 'start' });
     const t0 = performance.now();
     const result = await work();
-    this.record(name, (performance.now() - t0) / 1000, typeof count === 'function' ? count(result) : count);
+    const m = this.add(name, (performance.now() - t0) / 1000, typeof count === 'function' ? count(result) : count);
+    this.emit({ type: 'phase', name: metric, state: 'end', seconds: m.seconds!, count: m.count });
     return result;
   }
 
   record(name: string, seconds: number | null, count: number): void {
-    this.measurements.push({ metric: `${this.prefix}_${name}`, seconds, count });
+    const m = this.add(name, seconds, count);
+    this.emit({ type: 'measurement', ...m });
+  }
+
+  private add(name: string, seconds: number | null, count: number): Measurement {
+    const m = { metric: `${this.prefix}_${name}`, seconds, count };
+    this.measurements.push(m);
+    return m;
   }
 
   /** Time since the timer began, as the closing `_total` row. */

@@ -7,7 +7,6 @@ import { InterruptedError } from '../errors.js';
 import { requireEmpty, truncateAll } from '../db/tables.js';
 import { TextSimEncoder } from '../encode/sims.js';
 import { encodedChunks } from '../encode/stream.js';
-import { progressBar } from '../report/progress.js';
 import { Stopwatch } from '../report/timer.js';
 import { prepare } from '../similarity/kernel.js';
 import { pairCount } from '../similarity/pairs.js';
@@ -81,7 +80,7 @@ async function load(ctx: RunContext, client: pg.PoolClient, sink: RowSink, optio
   if (options.fileFirst) {
     const file = tempPath(ctx.tmpDir, 'sims', 'tsv');
     try {
-      const bar = progressBar('writing file', offDiagonal);
+      const bar = ctx.events.progress('writing file', offDiagonal);
       await timer.phase('write_file', offDiagonal, () =>
         pipeline(
           Readable.from(encodedChunks(abortable(rows(), ctx.signal), new TextSimEncoder({ ...sc, withIds: false }), (k) => bar.tick(k))),
@@ -96,7 +95,7 @@ async function load(ctx: RunContext, client: pg.PoolClient, sink: RowSink, optio
       await removeTemp(file);
     }
   } else {
-    const bar = progressBar('loading', offDiagonal);
+    const bar = ctx.events.progress('loading', offDiagonal);
     await timer.phase('create_sims', offDiagonal, async () => {
       for (const row of abortable(rows(), ctx.signal)) {
         await sink.sims(client, { kind: 'row', ...row }, sc);

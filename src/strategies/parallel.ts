@@ -13,7 +13,6 @@ import { carryColumns, loadTableNames, planReplacement, replacementOf, type Repl
 import { refuseIfFilled, requireEmpty } from '../db/tables.js';
 import { sharedIds } from '../input/matrix.js';
 import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
-import { progressBar } from '../report/progress.js';
 import { type BlockStats, type BlockTask, type EmitTask, emitTaskFor } from '../similarity/block.js';
 import { prepare, toBuffers } from '../similarity/kernel.js';
 import { pairCount } from '../similarity/pairs.js';
@@ -214,7 +213,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   const clustered = o.load === 'clustered';
   const copies = pLimit(clustered ? 1 : o.connections);
   const slots = pLimit(o.via === 'file' || clustered ? o.threads + 2 * o.connections : o.connections);
-  const bar = progressBar('parallel', n * n - n, 'parallel [{bar}] {percentage}% | loaded {value}/{total} | computed {computed} | {rate} rows/s | ETA {eta_formatted}');
+  const bar = ctx.events.progress('parallel', clustered ? n * n : n * n - n);
   const totals: LoadTotals = { computeSeconds: 0, encodeSeconds: 0, bytes: 0, firstTaskAt: Infinity, lastTaskAt: 0, firstCopyAt: Infinity, lastCopyAt: 0 };
   let computed = 0;
   const account = (stats: BlockStats, startedAt: number) => {
@@ -228,7 +227,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   const copied = (startedAt: number, rows: number) => {
     totals.firstCopyAt = Math.min(totals.firstCopyAt, startedAt);
     totals.lastCopyAt = Math.max(totals.lastCopyAt, performance.now());
-    bar.tick(rows, { computed: computed.toLocaleString('en-US') });
+    bar.tick(rows, { computed });
   };
   // Tasks are handed to the pool only as threads free up and never aborted once there: after a
   // failure the few running ones finish on their own and nothing new starts.

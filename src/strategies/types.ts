@@ -1,4 +1,5 @@
 import type { Database } from '../db/connect.js';
+import type { Events } from '../engine/events.js';
 import type { CopyFormat } from '../encode/sims.js';
 import type { Matrix } from '../input/matrix.js';
 import type { Metric } from '../similarity/kernel.js';
@@ -36,6 +37,9 @@ export interface RunContext {
   /** Directory for temp files (the OS default when absent). */
   tmpDir?: string;
   signal: AbortSignal;
+  /** Where the run reports: phases, progress, notices. Strategies know no terminal. */
+  events: Events;
+  /** `events.notice`: a line for the user. */
   say: (line: string) => void;
   /** Parallel engine: how long the swap may wait for its locks (--swap-wait). */
   swapWaitSeconds: number;
@@ -53,6 +57,14 @@ export interface Strategy {
 export const DEFAULT_SWAP_WAIT_SECONDS = 600;
 
 /** A RunContext with its statistics not yet counted. */
-export function runContext(fields: Omit<RunContext, 'stats' | 'swapWaitSeconds' | 'resetColumns'> & Partial<Pick<RunContext, 'swapWaitSeconds' | 'resetColumns'>>): RunContext {
-  return { ...fields, swapWaitSeconds: fields.swapWaitSeconds ?? DEFAULT_SWAP_WAIT_SECONDS, resetColumns: fields.resetColumns ?? false, stats: { degeneratePairs: 0 } };
+export function runContext(
+  fields: Omit<RunContext, 'stats' | 'say' | 'swapWaitSeconds' | 'resetColumns'> & Partial<Pick<RunContext, 'swapWaitSeconds' | 'resetColumns'>>,
+): RunContext {
+  return {
+    ...fields,
+    say: fields.events.notice,
+    swapWaitSeconds: fields.swapWaitSeconds ?? DEFAULT_SWAP_WAIT_SECONDS,
+    resetColumns: fields.resetColumns ?? false,
+    stats: { degeneratePairs: 0 },
+  };
 }

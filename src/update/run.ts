@@ -5,7 +5,7 @@ import { migrate } from '../db/migrate.js';
 import { RefusedError } from '../errors.js';
 import { writeResults } from '../report/results.js';
 import { type Measurement, Stopwatch, Timer } from '../report/timer.js';
-import { progressBar } from '../report/progress.js';
+import { type EngineEvent, Events } from '../engine/events.js';
 import { type Metric, prepare, scorePair, scoreRow } from '../similarity/kernel.js';
 import { buildAndSwap } from '../strategies/parallel.js';
 import { throwIfAborted } from '../strategies/classic.js';
@@ -63,7 +63,9 @@ const SINKS: Record<Exclude<UpdateStrategy, 'parallel'>, (o: SinkOptions) => Upd
  * keeping the ids of genes and datasets that stay. One transaction for every strategy but
  * baseline, which runs in autocommit as Django's save() did.
  */
-export async function runUpdate(config: Config, o: UpdateOptions, say: (line: string) => void, signal: AbortSignal): Promise<UpdateOutcome> {
+export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<UpdateOutcome> {
+  const events = new Events(onEvent);
+  const say = events.notice;
   const input = o.source === null ? null : await loadSource(o.source);
   const writer = { command: describeRun('update', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: o.parallel.connections + 2, tmpDir: o.tmpDir };
   return asWriter(config, writer, say, signal, async (db) => {
@@ -101,9 +103,9 @@ export async function runUpdate(config: Config, o: UpdateOptions, say: (line: st
       `${o.strategy} update: ${n} genes (${plan.geneIds.filter((id) => id === 0).length} new, ${plan.removedGeneIds.length} removed, ` +
         `${plan.changedGenes} changed) × ${plan.target.datasets.length} datasets, ${o.metric}${o.changedOnly ? ', changed pairs only' : ''}`,
     );
-    const timer = new Timer(`${o.strategy}_update`);
+    const timer = new Timer(`${o.strategy}_update`, onEvent);
     const ctx = runContext({
-      db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, say,
+      db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events,
       swapWaitSeconds: o.swapWaitSeconds, resetColumns: o.resetColumns,
     });
     // A check first thing in the transaction that writes, so the application's edit is never undone.
@@ -226,7 +228,7 @@ async function writeSims(ctx: RunContext, client: pg.ClientBase, plan: UpdatePla
   const scores = new Int16Array(Math.max(n, 1));
   const isNewGene = (i: number) => !o.hasMatrix || plan.geneIds[i] === 0;
   const candidateRows = o.changedOnly ? plan.changedGenes * n : n * n;
-  const bar = progressBar('updating', n);
+  const bar = ctx.events.progress('updating', n);
   let written = 0;
   await sink.begin?.(client);
   await ctx.timer.phase(o.fileFirst ? 'write_file' : 'sims', candidateRows, async () => {
