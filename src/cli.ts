@@ -75,7 +75,7 @@ function sourceOf(a: SourceArgs): MatrixSource {
   return { genes: a.genes, datasets: a.datasets, seed: a.seed, missing: a.missing };
 }
 
-function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number; 'swap-wait'?: number }): true {
+function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number; 'swap-wait'?: number; 'wait-lock'?: number }): true {
   const whole = (name: string, v: number | undefined, min: number, max: number) => {
     if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
       throw new UsageError(`--${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}`);
@@ -87,6 +87,8 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   whole('connections', a.connections, 1, 64);
   whole('swap-wait', a['swap-wait'], 0, 86_400);
   if (a.missing !== undefined && !(a.missing >= 0 && a.missing < 1)) throw new UsageError('--missing must be a fraction from 0 to below 1');
+  const wait = a['wait-lock'];
+  if (wait !== undefined && !(wait >= 0 && wait <= 86_400)) throw new UsageError('--wait-lock must be a number of seconds from 0 to 86,400');
   return true;
 }
 
@@ -146,6 +148,7 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
     format: { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' },
     load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
     'tmp-dir': { type: 'string', describe: 'directory for temp files (default: GENESIM_TMP_DIR, else the OS temp dir)' },
+    'wait-lock': { type: 'number', default: 0, describe: 'if another genesim run is writing to the database, wait up to SECONDS for it instead of refusing (exit 3)' },
     progress: { choices: PROGRESS_FACES, default: 'terminal' as ProgressFace, describe: 'terminal: a bar on stderr and the results table; json: one JSON event a line on stdout' },
     'swap-wait': {
       type: 'number',
@@ -168,6 +171,7 @@ function runSettings(a: SourceArgs & Record<string, unknown>, strategy: Strategy
     replace: (a.replace as boolean | undefined) ?? false,
     results: a.results as string | undefined,
     tmpDir: a['tmp-dir'] as string | undefined,
+    waitLockSeconds: (a['wait-lock'] as number | undefined) ?? 0,
     swapWaitSeconds: a['swap-wait'] as number,
     parallel: {
       threads,
@@ -262,6 +266,7 @@ export function buildCli(argv: string[]) {
             results: c.results,
             parallel: c.parallel,
             tmpDir: c.tmpDir,
+            waitLockSeconds: c.waitLockSeconds,
             swapWaitSeconds: c.swapWaitSeconds,
             resetColumns: a['reset-columns'],
           },

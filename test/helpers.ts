@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import pg from 'pg';
@@ -138,6 +138,95 @@ export async function runCliAsync(
 }
 
 export const EISEN = path.join(projectRoot, 'examples', 'eisen1998-yeast.tsv');
+
+export interface RunningCli {
+  child: ChildProcess;
+  /** stderr so far. */
+  stderr(): string;
+  /** Resolves once stderr matches; rejects if the run exits first or `timeoutMs` passes. */
+  said(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/** Starts the real CLI in the background (node itself, so signals reach genesim). */
+export function startCli(args: string[], env: NodeJS.ProcessEnv): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { env });
+  let stderr = '';
+  let stdout = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    for (const w of waiters.filter((w) => w.pattern.test(stderr))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return {
+    child,
+    stderr: () => stderr,
+    said: (pattern, timeoutMs = 120_000) =>
+      pattern.test(stderr)
+        ? Promise.resolve()
+        : Promise.race([
+            new Promise<void>((resolve) => waiters.push({ pattern, resolve })),
+            exited.then((r) => Promise.reject(new Error(`exited ${r.code} before saying ${pattern}: ${r.stderr}`))),
+            new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`not said within ${timeoutMs} ms: ${pattern}; stderr so far: ${stderr}`)), timeoutMs).unref()),
+          ]),
+    exited,
+  };
+}
+
+/** Polls `check` every 20 ms until it holds (or `timeoutMs` passes, which fails the test). */
+export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Sessions of this test database waiting for a lock another session holds (running `query...`, if given). */
+export async function lockWaiters(t: TestDatabase, query = ''): Promise<number> {
+  const [r] = await sql<{ n: string }>(
+    t,
+    `SELECT count(*) AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND query LIKE $1 || '%'`,
+    [query],
+  );
+  return Number(r!.n);
+}
+
+/** The test's own client on the test database, for transactions the test holds open (an application's). */
+export async function connect(t: TestDatabase): Promise<pg.Client> {
+  const c = new pg.Client(clientConfig(t.target));
+  // A test that failed half-way leaves it open until the database is dropped under it.
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+/**
+ * The application writing while a run is under way: `statement` runs in a transaction opened
+ * before the run starts (so the run cannot see it when it reads), committed only once the run
+ * waits for it on a lock (`waitingQuery...`): the run's writing step must then see it.
+ */
+export async function writeDuringRun(t: TestDatabase, statement: string, params: unknown[], start: () => RunningCli, waitingQuery: string): Promise<RunningCli> {
+  const app = await connect(t);
+  try {
+    await app.query('BEGIN');
+    await app.query(statement, params);
+    const run = start();
+    await until(`the run to wait for the application (${waitingQuery})`, async () => (await lockWaiters(t, waitingQuery)) > 0);
+    await app.query('COMMIT');
+    return run;
+  } finally {
+    await app.end();
+  }
+}
 
 /** Tables (and their indexes) a run made beside the live ones, by the run-id naming. */
 export async function loadTables(t: TestDatabase): Promise<string[]> {

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { openDatabase } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
 import { type EngineEvent, Events } from '../engine/events.js';
 import { saveResults } from '../report/results.js';
@@ -10,6 +9,7 @@ import { type ParallelOptions, runContext, type StrategyName } from '../strategi
 import type { Metric } from '../similarity/kernel.js';
 import { checkTmpDir, diskFullError, isDiskFull, tempSpaceNeeded } from '../tempSpace.js';
 import { describeSource, loadSource, type MatrixSource } from './source.js';
+import { asWriter, describeRun } from './writer.js';
 
 export interface CreateOptions {
   strategy: StrategyName;
@@ -25,6 +25,8 @@ export interface CreateOptions {
    * strategies too slow for a size); the results then carry `<strategy>_create_sims_stopped`.
    */
   budgetSeconds?: number;
+  /** Seconds to wait for a running genesim writer (--wait-lock); 0 or absent refuses at once. */
+  waitLockSeconds?: number;
   /** Parallel engine: seconds the swap may wait for its locks. */
   swapWaitSeconds?: number;
 }
@@ -44,7 +46,8 @@ export function defaultResultsFile(strategy: string, operation = 'create'): stri
 
 /**
  * Reads and validates the whole input before touching the database, so bad input never
- * leaves anything behind; then migrates if needed and runs the strategy.
+ * leaves anything behind; then, as the database's one writer, migrates if needed and runs the
+ * strategy.
  */
 export async function runCreate(config: Config, o: CreateOptions, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<CreateOutcome> {
   const events = new Events(onEvent);
@@ -53,8 +56,8 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
   const matrix = await loadSource(o.source);
   const n = matrix.genes.length;
   say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
-  const db = await openDatabase(config, say, o.parallel.connections + 2, signal);
-  try {
+  const writer = { command: describeRun('create', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: o.parallel.connections + 2, tmpDir: o.tmpDir };
+  return asWriter(config, writer, say, signal, async (db) => {
     const client = await db.pool.connect();
     try {
       const { applied } = await migrate(client);
@@ -84,7 +87,5 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
     }
     const resultsFile = await saveResults(timer.measurements, { requested: o.results, defaultFile: defaultResultsFile(o.strategy), tmpDir: o.tmpDir }, say);
     return { measurements: timer.measurements, resultsFile, genes: n, degeneratePairs: ctx.stats.degeneratePairs, stoppedAtBudget };
-  } finally {
-    await db.close();
-  }
+  });
 }

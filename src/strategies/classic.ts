@@ -46,7 +46,10 @@ export function classicStrategy(name: StrategyName, sink: RowSink, options: Clas
             ctx.timer,
           );
         } else {
-          if (await requireEmpty(client, ctx.replace)) await truncateAll(client);
+          // The check and the TRUNCATE in one transaction of their own; the load then commits row by row, as Django's.
+          await inTransaction(client, async () => {
+            if (await requireEmpty(client, ctx.replace)) await truncateAll(client);
+          });
           try {
             await load(ctx, client, sink, options);
           } catch (err) {

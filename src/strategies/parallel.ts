@@ -4,13 +4,14 @@ import { finished } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import type pg from 'pg';
 import { Piscina } from 'piscina';
-import { withClient } from '../db/connect.js';
+import { clientConfig, withClient } from '../db/connect.js';
+import { type ReaderStats, startReaderProbe } from '../db/readerProbe.js';
 import { asCleanup } from '../db/runGuard.js';
 import { addConstraints, addForeignKeys, createLoadTable, dropLoadTables, indexBuilds, type Replacement, restoreOptions } from '../db/beside.js';
 import { newRunId } from '../db/loadNames.js';
 import { dropRetiredTables, INDEX_BUILD_SETTINGS, SIM_TABLE, swapTables, validateForeignKeys, withShortLocks } from '../db/swap.js';
 import { carryColumns, loadTableNames, planReplacement, replacementOf, type ReplacementPlan } from './replacement.js';
-import { requireEmpty } from '../db/tables.js';
+import { refuseIfFilled, requireEmpty } from '../db/tables.js';
 import { sharedIds } from '../input/matrix.js';
 import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
 import { type BlockStats, type BlockTask, type EmitTask, emitTaskFor } from '../similarity/block.js';
@@ -40,6 +41,11 @@ interface LoadTotals {
 /** How a run fills the reference tables beside the live ones, and what the swap sets the id sequences to. */
 export interface BesideFill {
   plan: ReplacementPlan;
+  /**
+   * First thing in the swap transaction, before any rename: what must still hold now that the
+   * application's writes are locked out (the tables still empty, what an update read unchanged).
+   */
+  check: (main: pg.PoolClient) => Promise<void>;
   /** Datasets, genes, data values and dataset similarities into their load tables (autocommit, private tables). */
   fill: (main: pg.PoolClient) => Promise<void>;
   /** Per table, the value its id sequence takes in the swap (tables absent: left as they are). */
@@ -108,7 +114,18 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${plan.reps.map((r) => r.load).join(', ')}`));
     throwIfAborted(ctx.signal);
     const wait = { seconds: ctx.swapWaitSeconds, say: ctx.say, signal: ctx.signal, observer: () => ctx.db.pool.connect() };
-    const outcome = await timer.phase('swap', n * n, () => withShortLocks(main, wait, () => swapTables(main, plan.reps, side.sequenceValues())));
+    const probe = await startReaderProbe(clientConfig(ctx.db.target), geneIds);
+    let outcome: Awaited<ReturnType<typeof swapTables>>;
+    try {
+      outcome = await timer.phase('swap', n * n, () =>
+        withShortLocks(main, wait, async () => {
+          await side.check(main);
+          return swapTables(main, plan.reps, side.sequenceValues());
+        }),
+      );
+    } finally {
+      recordReaders(ctx, await probe.stop());
+    }
     timer.record('swap_locks_held', (performance.now() - outcome.lockedAt) / 1000, plan.reps.length);
     swapped = true;
     loadTablesMade = false;
@@ -135,6 +152,15 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
   }
 }
 
+/** The longest wait of a reader of the application's while the swap ran. */
+function recordReaders(ctx: RunContext, stats: ReaderStats): void {
+  ctx.timer.record('reader_stall_max', stats.maxSeconds, stats.queries);
+  if (stats.errors > 0) {
+    ctx.timer.record('reader_errors', null, stats.errors);
+    ctx.say(`a reader's query failed ${stats.errors} times during the swap: ${stats.firstError}`);
+  }
+}
+
 /** Whether the similarity table's id and gene columns are bigint, so binary COPY writes int8 for them. */
 function wideIdsOf(sims: Replacement): { id: boolean; gene: boolean } {
   const type = (name: string) => sims.cat.columns.find((c) => c.name === name)?.typeName;
@@ -151,7 +177,7 @@ export const parallelStrategy: Strategy = {
   async create(ctx) {
     const n = ctx.matrix.genes.length;
     const plan = await withClient(ctx.db.pool, async (client) => {
-      await requireEmpty(client, ctx.replace);
+      await refuseIfFilled(client, ctx.replace);
       return planReplacement(client, newRunId(), { mode: 'create', genes: n, resetColumns: true });
     });
     const geneIds = freshIds(n);
@@ -159,6 +185,8 @@ export const parallelStrategy: Strategy = {
     const tables = loadTableNames(plan);
     await buildAndSwap(ctx, geneIds, {
       plan,
+      // Again, where it binds: the application may have written since the first check.
+      check: (main) => requireEmpty(main, ctx.replace).then(() => undefined),
       fill: async (main) => {
         const ids = await writeReferenceTables(ctx, main, sink, tables);
         if (ids.geneIds.some((id, i) => id !== geneIds[i])) throw new Error('gene ids did not come out as 1..N; the load used those');

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { inTransaction, openDatabase, withClient } from '../db/connect.js';
+import { inTransaction, withClient } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
 import { RefusedError, tagCommitted } from '../errors.js';
 import { saveResults } from '../report/results.js';
@@ -16,6 +16,8 @@ import { type ParallelOptions, type RunContext, runContext } from '../strategies
 import { defaultResultsFile } from '../commands/create.js';
 import { loadSource, type MatrixSource } from '../commands/source.js';
 import { checkTmpDir, diskFullError, isDiskFull, tempSpaceNeeded } from '../tempSpace.js';
+import { asWriter, describeRun } from '../commands/writer.js';
+import { type Fingerprint, readConsistently, requireUnchanged } from './fingerprint.js';
 import { overlay, planUpdate, type UpdatePlan } from './plan.js';
 import { assignIds, deleteRemoved, syncReferenceTables, type TargetIds } from './reference.js';
 import { arraySink, emptyBatch, fileSink, perRowSink, type SinkOptions, stagedRowSink, type UpdateBatch, type UpdateSink, upsertSink } from './sims.js';
@@ -34,6 +36,8 @@ export interface UpdateOptions {
   results?: string;
   parallel: ParallelOptions;
   tmpDir?: string;
+  /** Seconds to wait for a running genesim writer (--wait-lock); 0 or absent refuses at once. */
+  waitLockSeconds?: number;
   /** Parallel engine: seconds the swap may wait for its locks. */
   swapWaitSeconds?: number;
   /** Parallel engine: reset the application's own columns instead of carrying their values over. */
@@ -65,14 +69,20 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
   const say = events.notice;
   checkTmpDir(o.tmpDir);
   const input = o.source === null ? null : await loadSource(o.source);
-  const db = await openDatabase(config, say, o.parallel.connections + 2, signal);
-  try {
+  const writer = { command: describeRun('update', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: o.parallel.connections + 2, tmpDir: o.tmpDir };
+  return asWriter(config, writer, say, signal, async (db) => {
     const client = await db.pool.connect();
     let plan: UpdatePlan;
     let hasMatrix: boolean;
+    // What was read, to be found unchanged where the update writes (--from-db, and the parallel engine).
+    let source: Fingerprint | null = null;
     try {
       await migrate(client);
-      const stored = await readStoredMatrix(client);
+      const read = await readConsistently(client, () => readStoredMatrix(client));
+      const stored = read.result;
+      // The parallel engine rebuilds datasets, genes and values beside the live tables from a copy
+      // taken before its load: an edit after that copy would be renamed away too.
+      if (input === null || (o.strategy === 'parallel' && !o.changedOnly)) source = read.print;
       const metrics = await storedMetrics(client);
       const others = metrics.filter((m) => m !== o.metric);
       if (others.length > 0) {
@@ -100,15 +110,25 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
       db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events,
       testFault: config.testFault, swapWaitSeconds: o.swapWaitSeconds, resetColumns: o.resetColumns,
     });
+    // A check first thing in the transaction that writes, so the application's edit is never undone.
+    const check = async (c: pg.ClientBase) => {
+      if (source !== null) await requireUnchanged(c, source);
+    };
     let changedRows: number;
     const engine = o.strategy === 'parallel' && !o.changedOnly ? 'parallel' : o.strategy === 'copyfromfile' ? 'copyfromfile' : 'none';
     try {
       if (engine === 'parallel') {
-        changedRows = await parallelUpdate(ctx, plan);
+        changedRows = await parallelUpdate(ctx, plan, check);
       } else {
         // --changed-only touches few rows: the parallel engine's full rebuild would be the wrong tool.
         const sink = SINKS[o.strategy === 'parallel' ? 'upsert' : o.strategy]({ metric: o.metric, onlyChanged: o.changedOnly, tmpDir: o.tmpDir });
-        changedRows = await classicUpdate(ctx, plan, sink, { transactional: o.strategy !== 'baseline', changedOnly: o.changedOnly, hasMatrix, fileFirst: o.strategy === 'copyfromfile' });
+        changedRows = await classicUpdate(ctx, plan, sink, {
+          transactional: o.strategy !== 'baseline',
+          changedOnly: o.changedOnly,
+          hasMatrix,
+          fileFirst: o.strategy === 'copyfromfile',
+          check,
+        });
       }
     } catch (err) {
       throw isDiskFull(err) ? diskFullError(o.tmpDir, tempSpaceNeeded(engine, n, o.parallel)) : err;
@@ -118,15 +138,13 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
     timer.record('changed_genes', null, plan.changedGenes);
     const resultsFile = await saveResults(timer.measurements, { requested: o.results, defaultFile: defaultResultsFile(o.strategy, 'update'), tmpDir: o.tmpDir }, say);
     return { measurements: timer.measurements, resultsFile, changedRows, changedGenes: plan.changedGenes };
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 /** The reference tables a parallel update copies from the live ones and then brings to the target. */
 const COPIED_TABLES = ['datasets_dataset', 'datasets_gene', 'datasets_data', 'datasets_datasetsimilarity'];
 
-async function parallelUpdate(ctx: RunContext, plan: UpdatePlan): Promise<number> {
+async function parallelUpdate(ctx: RunContext, plan: UpdatePlan, check: (client: pg.ClientBase) => Promise<void>): Promise<number> {
   const n = plan.target.genes.length;
   const replacement = await withClient(ctx.db.pool, (client) =>
     planReplacement(client, newRunId(), {
@@ -142,6 +160,7 @@ async function parallelUpdate(ctx: RunContext, plan: UpdatePlan): Promise<number
   const tables = loadTableNames(replacement);
   await buildAndSwap(ctx, ids.geneIds, {
     plan: replacement,
+    check,
     fill: async (main) => {
       // Rows that stay keep their ids and the application's own columns; then only the differences are applied.
       await ctx.timer.phase('copy_live', COPIED_TABLES.length, async () => {
@@ -163,6 +182,8 @@ interface ClassicUpdateOptions {
   /** The table already holds this metric's matrix: pairs of existing genes are UPDATEs. */
   hasMatrix: boolean;
   fileFirst: boolean;
+  /** Runs first in the writing transaction (for baseline, in one of its own just before writing). */
+  check: (client: pg.ClientBase) => Promise<void>;
 }
 
 async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink, o: ClassicUpdateOptions): Promise<number> {
@@ -171,6 +192,7 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
   const progress = { rows: 0 };
   try {
     const work = async () => {
+      if (o.transactional) await o.check(client);
       const ids = await assignIds(client, plan);
       await syncReferenceTables(client, plan, ids, ctx.metric, ctx.timer);
       await ctx.timer.phase('delete_sims', plan.removedGeneIds.length, () => deleteSims(client, plan.removedGeneIds, !o.transactional, progress));
@@ -180,6 +202,8 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
       return progress.rows;
     };
     if (o.transactional) return await inTransaction(client, work, ctx.timer);
+    // Autocommit, as Django's save(): the check narrows the window but cannot close it.
+    await inTransaction(client, () => o.check(client));
     try {
       return await work();
     } catch (err) {
