@@ -1,17 +1,17 @@
 /**
- * Stop time of a parallel create, by hand: `node dist/bench/stopTime.js GENES PHASE[:SIGNAL]...`
+ * Stop time of a parallel create, by hand: `node dist/test/stopTime.js GENES PHASE[:SIGNAL]...`
  * against PGHOST/PGUSER/PGDATABASE, whose matrix must already exist (`genesim create`). For
  * each phase it starts `create --replace`, waits for the phase's statement on the server,
  * sends the signal (SIGINT by default) and prints the time to the exit, and whether the
  * matrix and the catalog are as before. Phases: copy, index, analyze, swap.
  */
-import { PHASES, holdReader, leftoverRelations, startCli, waitForStatement } from '../test/faults.js';
-import { sql, type TestDatabase } from '../test/helpers.js';
+import { PHASES, holdReader, leftoverRelations, startCli, waitForStatement } from './faults.js';
+import { sql, type TestDatabase } from './helpers.js';
 import { loadConfig, readEnv } from '../src/config.js';
 
 const [genes, ...phases] = process.argv.slice(2);
 const config = loadConfig(readEnv(process.env));
-if (config.db.kind !== 'server' || !genes) throw new Error('usage: PGDATABASE=db node dist/bench/stopTime.js GENES PHASE[:SIGNAL]...');
+if (config.db.kind !== 'server' || !genes) throw new Error('usage: PGDATABASE=db node dist/test/stopTime.js GENES PHASE[:SIGNAL]...');
 const t = { name: config.db.database, target: config.db, config, env: process.env } as unknown as TestDatabase;
 // The tests' simChecksum aggregates one string, over 1 GB at 42M rows: a sum of row hashes instead.
 const checksum = async () =>
