@@ -26,15 +26,13 @@ export type WorkerTask =
 /** Messages a stream task posts: chunks (their memory transferred) and a final end marker. */
 export type StreamMessage = { chunk: ArrayBuffer; offset: number; length: number } | { end: true };
 
-function readScores(file: string, at: number, count: number): Int16Array {
-  const values = new Int16Array(count);
+function readScores(file: string, at: number, into: Int16Array): void {
   const fd = openSync(file, 'r');
   try {
-    readSync(fd, values, 0, count * 2, at * 2);
+    readSync(fd, into, 0, into.byteLength, at * 2);
   } finally {
     closeSync(fd);
   }
-  return values;
 }
 
 async function toDestination(d: Destination, encode: (out: ChunkOutput) => Promise<BlockStats>): Promise<BlockStats> {

@@ -84,6 +84,22 @@ export function milliText(milli: number): string {
 }
 
 /** Tab-separated COPY text. Score texts and gene id texts are prepared once, then copied as bytes. */
+let lastIds: { ids: Int32Array; bytes: Uint8Array; start: Int32Array } | null = null;
+
+/**
+ * The decimal text of every gene id, back to back. A worker encodes many blocks over the same
+ * ids: building N strings per block was garbage that grew with N, so the last table is reused
+ * while the ids are the same (compared by value: each task brings its own view of them).
+ */
+function idTexts(ids: Int32Array): { bytes: Uint8Array; start: Int32Array } {
+  if (lastIds && lastIds.ids.length === ids.length && lastIds.ids.every((v, k) => v === ids[k])) return lastIds;
+  const texts = Array.from(ids, (id) => String(id));
+  const start = new Int32Array(texts.length + 1);
+  texts.forEach((t, k) => (start[k + 1] = start[k]! + t.length));
+  lastIds = { ids: Int32Array.from(ids), bytes: Buffer.from(texts.join(''), 'latin1'), start };
+  return lastIds;
+}
+
 export class TextSimEncoder extends SimEncoder {
   private readonly scoreBytes: Uint8Array;
   private readonly scoreStart: Int32Array;
@@ -98,10 +114,7 @@ export class TextSimEncoder extends SimEncoder {
     this.scoreStart = new Int32Array(2002);
     scores.forEach((s, k) => (this.scoreStart[k + 1] = this.scoreStart[k]! + s.length));
     this.scoreBytes = Buffer.from(scores.join(''), 'latin1');
-    const idTexts = Array.from(o.geneIds, (id) => String(id));
-    this.idStart = new Int32Array(idTexts.length + 1);
-    idTexts.forEach((t, k) => (this.idStart[k + 1] = this.idStart[k]! + t.length));
-    this.idBytes = Buffer.from(idTexts.join(''), 'latin1');
+    ({ bytes: this.idBytes, start: this.idStart } = idTexts(o.geneIds));
   }
 
   protected put(id: number, a: number, b: number, milli: number): void {

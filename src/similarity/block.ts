@@ -33,6 +33,21 @@ function viewsOf(task: BlockTask): { prepared: Prepared; geneIds: Int32Array } {
   return cached;
 }
 
+/**
+ * Per-thread scratch arrays, grown to the largest task and reused. Allocating a block's score
+ * arrays afresh for every task left garbage that each worker's heap collected late: peak RSS
+ * then grew with the number and size of tasks (N), not with the matrix (N·D).
+ */
+const arenas = new Map<string, Int16Array>();
+export function scratch(name: string, length: number): Int16Array {
+  let a = arenas.get(name);
+  if (!a || a.length < length) {
+    a = new Int16Array(Math.max(length, 1));
+    arenas.set(name, a);
+  }
+  return a.subarray(0, length);
+}
+
 /** Where a block's chunks go: a synchronous writer may be handed a reused buffer, an asynchronous one may not. */
 export type ChunkOutput = { sync: (chunk: Buffer) => void } | { async: (chunk: Buffer) => Promise<void> };
 
@@ -53,7 +68,7 @@ function encoderFor(task: Pick<BlockTask, 'format' | 'metric' | 'wide'>, geneIds
 export async function encodeBlock(task: BlockTask, out: ChunkOutput): Promise<BlockStats> {
   const { prepared, geneIds } = viewsOf(task);
   const { enc, flush } = encoderFor(task, geneIds, out);
-  const scores = new Int16Array(Math.max(prepared.n, 1));
+  const scores = scratch('scores', Math.max(prepared.n, 1));
   let computeSeconds = 0;
   let encodeSeconds = 0;
   let degeneratePairs = 0;
@@ -102,13 +117,13 @@ export function computeTriangle(task: TriangleTask): { stats: BlockStats; upper:
   const { prepared } = viewsOf(task);
   const n = prepared.n;
   const first = pairsBefore(n, task.start);
-  const upper = new Int16Array(pairsBefore(n, task.end) - first);
+  const upper = scratch('upper', pairsBefore(n, task.end) - first);
   const t0 = performance.now();
   let degeneratePairs = 0;
   for (let i = task.start; i < task.end; i++) {
     degeneratePairs += scoreRow(prepared, i, upper.subarray(pairsBefore(n, i) - first));
   }
-  const lower = new Int16Array(upper.length);
+  const lower = scratch('lower', upper.length);
   let at = 0;
   for (let g = task.start + 1; g < n; g++) {
     for (let i = task.start; i < Math.min(task.end, g); i++) lower[at++] = upper[pairsBefore(n, i) - first + (g - i - 1)]!;
@@ -148,8 +163,8 @@ export function emitTaskFor(base: Pick<BlockTask, 'geneIds' | 'metric' | 'format
   };
 }
 
-/** Reads `count` thousandths at value offset `at` of a raw score file. */
-export type ScoreReader = (file: string, at: number, count: number) => Int16Array;
+/** Fills `into` with the thousandths at value offset `at` of a raw score file. */
+export type ScoreReader = (file: string, at: number, into: Int16Array) => void;
 
 /**
  * Encodes gene1 rows start..end-1 in (gene1_id, gene2_id) order, each with its database id
@@ -160,13 +175,18 @@ export async function emitClustered(task: EmitTask, read: ScoreReader, out: Chun
   const { enc, flush } = encoderFor(task, new Int32Array(task.geneIds).subarray(0, n), out);
   const t0 = performance.now();
   const first = pairsBefore(n, task.start);
-  const upper = read(task.upperFile, 0, pairsBefore(n, task.end) - first);
-  const lowers = task.lowers.map((b) => ({
-    ...b,
-    base: lowerOffset(b.start, b.end, task.start),
-    values: read(b.file, lowerOffset(b.start, b.end, task.start), lowerOffset(b.start, b.end, task.end) - lowerOffset(b.start, b.end, task.start)),
-  }));
-  const below = new Int16Array(Math.max(n, 1));
+  const upper = scratch('emitUpper', pairsBefore(n, task.end) - first);
+  read(task.upperFile, 0, upper);
+  const spans = task.lowers.map((b) => ({ ...b, base: lowerOffset(b.start, b.end, task.start), length: lowerOffset(b.start, b.end, task.end) - lowerOffset(b.start, b.end, task.start) }));
+  const all = scratch('lowers', spans.reduce((sum, b) => sum + b.length, 0));
+  let offset = 0;
+  const lowers = spans.map((b) => {
+    const values = all.subarray(offset, offset + b.length);
+    offset += b.length;
+    read(b.file, b.base, values);
+    return { ...b, values };
+  });
+  const below = scratch('below', Math.max(n, 1));
   enc.begin();
   for (let g = task.start; g < task.end; g++) {
     let at = 0;
