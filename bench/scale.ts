@@ -13,8 +13,8 @@ import { projectRoot } from '../src/paths.js';
 /**
  * The parallel create at growing N, each in a fresh database, through the real CLI (one process
  * per size, so its peak RSS is its own): seconds per million rows overall and per phase, peak
- * RSS, peak temp disk and the database's size. A size the disk cannot hold is refused by genesim
- * itself up front, and reported as such.
+ * RSS, peak temp disk and the database's size. A size genesim refuses (exit 3) is reported as such
+ * and the next size runs; any other failure stops the benchmark with genesim's own line.
  */
 const a = await yargs(hideBin(process.argv))
   .option('genes', { type: 'string', default: '1000,2000,4000,6500,13000,20000', describe: 'sizes, comma-separated' })
