@@ -113,10 +113,10 @@ describe('README commands through the built bin', function () {
       for (const [, command, rest] of commands.matchAll(/^\| `genesim (\w+)([^`]*)`/gm)) {
         documented.set(command!, new Set([...rest!.matchAll(/--[a-z-]+/g)].map((m) => m[0])));
       }
-      assert.deepEqual([...documented.keys()].sort(), ['create', 'demo', 'generate', 'migrate', 'serve', 'update']);
+      assert.deepEqual([...documented.keys()].sort(), ['bench', 'create', 'demo', 'generate', 'migrate', 'serve', 'update']);
       const engine = commands.split('Parallel-engine options')[1]!.split('\n\n')[0]!;
       const engineFlags = [...engine.matchAll(/--[a-z-]+/g)].map((m) => m[0]);
-      assert.deepEqual(engineFlags, ['--threads', '--connections', '--via', '--format', '--load', '--tmp-dir']);
+      assert.deepEqual(engineFlags, ['--threads', '--connections', '--via', '--format', '--load', '--tmp-dir', '--swap-wait']);
       for (const c of ['create', 'update']) for (const f of [...engineFlags, '--progress']) documented.get(c)!.add(f);
 
       const top = genesim(t, ['--help']).stdout;

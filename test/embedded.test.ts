@@ -64,8 +64,8 @@ describe('embedded PostgreSQL faults (no database configured)', function () {
   it('Ctrl-C on a run that started the server: exit 130, no crash, and a second run using it is not broken', async () => {
     const first = start(['create', '--strategy', 'parallel', '--genes', '2500', '--threads', '1', '--results', path.join(root, 'a.csv')], env);
     await first.waitFor(/migrated: 0001_datasets/);
-    // The second run joins the server the first one started; copyfrom works in one transaction of its own.
-    const second = start(['create', '--strategy', 'copyfrom', '--genes', '600', '--datasets', '20', '--results', path.join(root, 'b.csv')], env);
+    // The second run joins the server the first one started and waits for the writer lock the first holds.
+    const second = start(['create', '--strategy', 'copyfrom', '--genes', '600', '--datasets', '20', '--wait-lock', '300', '--results', path.join(root, 'b.csv')], env);
     await second.waitFor(/copyfrom: synthetic/);
     await sleep(1500);
     first.child.kill('SIGINT');
