@@ -105,7 +105,9 @@ describe('genesim bench', function () {
         assert.ok(seconds > 0);
         // Cells are rounded: rows/s to a row, ratios to 2 decimals, seconds to 1 or 2.
         assert.ok(Math.abs(num(r.rowsPerSecond) - (N * N) / seconds) <= 0.06 * ((N * N) / seconds) + 1, `${s} rows/s`);
-        assert.ok(Math.abs(num(r.floorRatio) - seconds / floor) <= 0.06 * (seconds / floor) + 0.01, `${s} × floor`);
+        // The floor's cell is rounded to 0.01 s, which at N = 40 is a good part of it.
+        const [low, high] = [seconds / (floor + 0.005), seconds / Math.max(floor - 0.005, 0.0001)];
+        assert.ok(num(r.floorRatio) >= 0.94 * low - 0.01 && num(r.floorRatio) <= 1.06 * high + 0.01, `${s} × floor`);
         assert.ok(Math.abs(num(r.speedUp) - num(base.seconds) / seconds) <= 0.06 * (num(base.seconds) / seconds) + 0.1, `${s} speed-up`);
         if (!s.startsWith('parallel') && !r.seconds.includes('projected')) continue;
         if (r.seconds.includes('projected')) {
