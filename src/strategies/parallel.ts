@@ -382,10 +382,12 @@ async function streamBlock(
     await done;
     return stats;
   } catch (err) {
+    // Whichever failed first is the cause: the COPY (then the worker only stopped for it), or the worker.
+    const copyFailedFirst = copyFailure;
     port1.close();
     copy.destroy(err as Error);
     await done.catch(() => undefined);
-    throw copyFailure ? connectionLost(copyFailure) : err;
+    throw copyFailedFirst ? connectionLost(copyFailedFirst) : err;
   }
 }
 
