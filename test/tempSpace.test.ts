@@ -80,7 +80,7 @@ describe('temp files: a bad --tmp-dir and a full disk', () => {
       assert.match(oneLine(r.stderr), new RegExp(`^genesim: no space left in ${small} for temp files \\(this run needs about [\\d.]+ MB there at its peak\\): .*--via stream`));
       assert.deepEqual(await simChecksum(t), previous);
       assert.deepEqual(genesimFiles(small), []);
-      assert.deepEqual(await sql(t, "SELECT 1 FROM pg_tables WHERE tablename = 'datasets_genesimilarity_load'"), []);
+      assert.deepEqual(await sql(t, "SELECT 1 FROM pg_tables WHERE tablename LIKE '%\\_\\_genesim\\_%'"), []);
 
       const streamed = create('--strategy', 'parallel', '--genes', '800', '--datasets', '5', '--threads', '1', '--tmp-dir', small, '--via', 'stream', '--load', 'concurrent');
       assert.equal(streamed.status, 0, streamed.stderr);
@@ -128,7 +128,7 @@ describe('--via stream: a COPY that dies while a worker streams into it', () => 
           // A worker's stream, not the diagonal's COPY on the run's main connection (2,500 rows; --load concurrent):
           // a terminated main connection is another fault, tested with the other phases.
           `SELECT pg_terminate_backend(a.pid) AS killed FROM pg_stat_activity a JOIN pg_stat_progress_copy p ON p.pid = a.pid
-            WHERE a.datname = current_database() AND a.query LIKE 'COPY datasets_genesimilarity_load%' AND a.state = 'active'
+            WHERE a.datname = current_database() AND a.query LIKE 'COPY %datasets_genesimilarity\\_\\_genesim\\_%' AND a.state = 'active'
               AND p.tuples_processed > 2500`,
         );
         killed = rows.filter((r) => r.killed).length;
@@ -141,7 +141,7 @@ describe('--via stream: a COPY that dies while a worker streams into it', () => 
       assert.equal(code, EXIT.failure, stderr);
       assert.match(oneLine(stderr), /terminating connection due to administrator command|Connection terminated|the database connection of a COPY was lost/);
       assert.deepEqual(await simChecksum(t), before);
-      assert.deepEqual(await sql(t, "SELECT 1 FROM pg_tables WHERE tablename = 'datasets_genesimilarity_load'"), []);
+      assert.deepEqual(await sql(t, "SELECT 1 FROM pg_tables WHERE tablename LIKE '%\\_\\_genesim\\_%'"), []);
       assert.deepEqual(genesimFiles(dir), []);
       // The next run needs no manual step.
       const again = runCli(['create', '--strategy', 'parallel', '--replace', '--via', 'stream', '--load', load, '--genes', '60', '--datasets', '5', '--threads', '1', '--results', path.join(dir, 'r.csv')], t.env);

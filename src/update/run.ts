@@ -189,7 +189,8 @@ interface ClassicUpdateOptions {
 async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink, o: ClassicUpdateOptions): Promise<number> {
   const client = await ctx.db.pool.connect();
   // Similarity rows written so far: in autocommit (baseline) each is committed as it goes.
-  const progress = { rows: 0 };
+  // `sinkRows`: the part of `rows` the sink's finished batches account for.
+  const progress = { rows: 0, sinkRows: 0 };
   try {
     const work = async () => {
       if (o.transactional) await o.check(client);
@@ -207,7 +208,8 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
     try {
       return await work();
     } catch (err) {
-      tagCommitted(err, progress.rows);
+      // A batch cut short by the failure has committed rows of its own in autocommit.
+      tagCommitted(err, progress.rows + Math.max(0, (sink.committed ?? 0) - progress.sinkRows));
       throw err;
     }
   } finally {
@@ -240,7 +242,7 @@ async function writeSims(
   ids: TargetIds,
   sink: UpdateSink,
   o: ClassicUpdateOptions,
-  progress: { rows: number },
+  progress: { rows: number; sinkRows: number },
 ): Promise<void> {
   const m = plan.target;
   const n = m.genes.length;
@@ -280,7 +282,11 @@ async function writeSims(
           add(j, i, milli, isNew);
         }
       }
-      if (b.gene1.length > 0) progress.rows += await sink.write(client, b);
+      if (b.gene1.length > 0) {
+        const written = await sink.write(client, b);
+        progress.rows += written;
+        progress.sinkRows += written;
+      }
       bar.tick(1);
     }
   });

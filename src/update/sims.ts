@@ -34,6 +34,8 @@ export interface UpdateSink {
   finish?(client: pg.ClientBase): Promise<number>;
   /** Always, success or not: removes what the sink made outside the database. */
   dispose?(): Promise<void>;
+  /** Rows written so far, counted per statement: what an autocommit sink (baseline) has committed mid-batch. */
+  committed?: number;
 }
 
 const changedOnly = (o: SinkOptions, stored: string, fresh: string) => (o.onlyChanged ? ` AND ${stored} <> ${fresh}` : '');
@@ -42,16 +44,19 @@ const changedOnly = (o: SinkOptions, stored: string, fresh: string) => (o.onlyCh
 export function perRowSink(o: SinkOptions): UpdateSink {
   const update = `UPDATE ${SIM_TABLE} SET score = $1 WHERE gene1_id = $2 AND gene2_id = $3 AND metric = $4${changedOnly(o, 'score', '$1')}`;
   const insert = `INSERT INTO ${SIM_TABLE} (gene1_id, gene2_id, metric, score) VALUES ($2, $3, $4, $1) RETURNING id`;
-  return {
+  const sink: UpdateSink = {
+    committed: 0,
     async write(client, b) {
       let written = 0;
       for (let r = 0; r < b.gene1.length; r++) {
         const result = await client.query(b.isNew[r] ? insert : update, [milliText(b.milli[r]!), b.gene1[r], b.gene2[r], o.metric]);
         written += result.rowCount ?? 0;
+        sink.committed! += result.rowCount ?? 0;
       }
       return written;
     },
   };
+  return sink;
 }
 
 function split(b: UpdateBatch, isNew: boolean): [number[], number[], string[]] {
