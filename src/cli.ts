@@ -35,6 +35,9 @@ const controller = new AbortController();
 /** The stop the first signal asked for; what the run ends with whatever failed after it. */
 let stopped: InterruptedError | undefined;
 
+/** How long a stopped run may take to clean up before it leaves regardless. */
+const STOP_GRACE_SECONDS = 20;
+
 /**
  * SIGINT (Ctrl-C), SIGTERM (a supervisor) and SIGHUP (a closed terminal) all stop a run the same
  * clean way: the statements running on the server are cancelled, the transaction rolls back, temp
@@ -50,6 +53,13 @@ function interruptible(): AbortSignal {
       stopped = new InterruptedError(signal);
       say(`interrupted (${signal}): cancelling running statements, rolling back and removing temp files (${signal === 'SIGINT' ? 'Ctrl-C' : 'a signal'} again to quit at once)`);
       controller.abort(stopped);
+      // A stop must end: should the clean-up itself wait on something that never comes, leave
+      // anyway. The server rolls back what the closed connections held; the next run drops the rest.
+      setTimeout(() => {
+        say(`clean-up did not finish within ${STOP_GRACE_SECONDS} s of the ${signal}: leaving now (the next run removes what is left)`);
+        removeAllNow();
+        process.exit(STOP_SIGNALS[signal]);
+      }, STOP_GRACE_SECONDS * 1000).unref();
     });
   }
   return controller.signal;
