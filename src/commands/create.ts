@@ -74,6 +74,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
     try {
       await strategy.create(ctx);
     } catch (err) {
+      timer.blame(err);
       if (isDiskFull(err)) throw diskFullError(o.tmpDir, tempSpaceNeeded(o.strategy, n, o.parallel));
       // Only the budget's own stop is an outcome; the user's Ctrl-C and every failure stay errors.
       if (!budget?.aborted || signal.aborted) throw err;

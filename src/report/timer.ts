@@ -15,6 +15,8 @@ export interface Measurement {
  */
 export class Timer {
   readonly measurements: Measurement[] = [];
+  /** The phase begun last: what a failure between phases (a query on a connection lost at its end) is reported against. */
+  lastPhase: string | undefined;
   private readonly started = performance.now();
 
   constructor(
@@ -24,6 +26,7 @@ export class Timer {
 
   async phase<T>(name: string, count: number | ((result: T) => number), work: () => Promise<T>): Promise<T> {
     const metric = `${this.prefix}_${name}`;
+    this.lastPhase = metric;
     this.emit({ type: 'phase', name: metric, state: 'start' });
     const t0 = performance.now();
     let result: T;
@@ -51,6 +54,11 @@ export class Timer {
   }
 
   /** Time since the timer began, as the closing `_total` row. */
+  /** Names the phase a failure raised outside any phase happened after, unless it already names one. */
+  blame(err: unknown): void {
+    if (this.lastPhase) tagPhase(err, this.lastPhase);
+  }
+
   total(count: number): void {
     this.record('total', (performance.now() - this.started) / 1000, count);
   }

@@ -131,6 +131,7 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
         });
       }
     } catch (err) {
+      timer.blame(err);
       throw isDiskFull(err) ? diskFullError(o.tmpDir, tempSpaceNeeded(engine, n, o.parallel)) : err;
     }
     timer.total(n * n);
