@@ -23,6 +23,7 @@ type Query = (...args: unknown[]) => unknown;
 interface Submittable {
   submit: unknown;
   destroy?: (err: Error) => void;
+  _destroy?: (err: Error | null, done: (err?: Error | null) => void) => void;
   emit(event: string, ...args: unknown[]): boolean;
 }
 
@@ -66,6 +67,9 @@ export function guardPool(pool: pg.Pool, config: pg.ClientConfig, signal: AbortS
         const err = reason();
         if (isSubmittable(args[0])) {
           const stream = args[0];
+          // Never submitted, so nothing on the server to fail: its own destroy (pg-copy-streams sends
+          // CopyFail and waits for the server's answer) would wait forever, and the pipeline with it.
+          if (stream.destroy) stream._destroy = (e, done) => done(e);
           process.nextTick(() => (stream.destroy ? stream.destroy(err) : stream.emit('error', err)));
           return stream;
         }
