@@ -6,7 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { runCreate } from '../src/commands/create.js';
 import { formatTsv, generateMatrix } from '../src/input/generate.js';
 import type { Measurement } from '../src/report/timer.js';
-import type { ParallelOptions } from '../src/strategies/types.js';
+import type { ParallelRequest } from '../src/strategies/types.js';
 import { runUpdate, UPDATE_STRATEGIES, type UpdateStrategy } from '../src/update/run.js';
 import { benchConfig } from './database.js';
 import { withNewDataset } from '../src/bench/matrices.js';
@@ -38,7 +38,7 @@ writeFileSync(files.A, formatTsv(A));
 writeFileSync(files.B, formatTsv(B));
 writeFileSync(files.C, formatTsv(C));
 
-const parallel: ParallelOptions = { threads: a.threads, connections: Math.min(a.threads, 4), via: 'file', format: 'text', load: 'clustered' };
+const parallel: ParallelRequest = { threads: a.threads, via: 'file', format: 'text', load: 'clustered' };
 const total = (ms: Measurement[]) => ms.find((m) => m.metric.endsWith('_total'))!.seconds!;
 const { config, stop } = await benchConfig(say);
 const rows: string[] = ['| strategy | genes | create s | update (new dataset) s | rows written | --changed-only (one gene) s | rows written |', '|---|---:|---:|---:|---:|---:|---:|'];

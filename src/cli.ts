@@ -21,6 +21,7 @@ import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
 import { DEFAULT_SWAP_WAIT_SECONDS, type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
+import { MAX_AUTO_CONNECTIONS } from './tuning.js';
 import { UPDATE_STRATEGIES } from './update/run.js';
 
 export const PROGRESS_FACES = ['terminal', 'json'] as const;
@@ -152,8 +153,11 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
     missing: { type: 'number', default: 0, describe: 'fraction of missing values in the synthetic matrix' },
     metric: { choices: METRICS, default: 'cosine' as Metric, describe: 'similarity over shared datasets' },
     results: { type: 'string', describe: `results CSV (default benchmarks/results/<strategy>${command === 'update' ? '_update' : ''}.csv, in the temp dir's genesim-results/ when that cannot be written)` },
-    threads: { type: 'number', default: defaultThreads, describe: 'parallel: worker threads' },
-    connections: { type: 'number', describe: 'parallel: connections for concurrent COPY and index builds (default min(threads, 4))' },
+    threads: { type: 'number', describe: `parallel: worker threads (default: this machine's cores, ${defaultThreads})` },
+    connections: {
+      type: 'number',
+      describe: `parallel: connections for concurrent COPY and index builds (default min(threads, ${MAX_AUTO_CONNECTIONS}, what the server has free beyond the application's share))`,
+    },
     via: { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' },
     format: { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' },
     load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
@@ -174,7 +178,6 @@ function createOptions(a: SourceArgs & Record<string, unknown>, strategy: Strate
 
 /** Everything but the matrix's source (`update --from-db` has none to read from the flags). */
 function runSettings(a: SourceArgs & Record<string, unknown>, strategy: StrategyName): Omit<CreateOptions, 'source'> {
-  const threads = a.threads as number;
   return {
     strategy,
     metric: a.metric as Metric,
@@ -184,8 +187,8 @@ function runSettings(a: SourceArgs & Record<string, unknown>, strategy: Strategy
     waitLockSeconds: (a['wait-lock'] as number | undefined) ?? 0,
     swapWaitSeconds: a['swap-wait'] as number,
     parallel: {
-      threads,
-      connections: (a.connections as number | undefined) ?? Math.min(threads, 4),
+      threads: a.threads as number | undefined,
+      connections: a.connections as number | undefined,
       via: a.via as Via,
       format: a.format as CopyFormat,
       load: a.load as Load,

@@ -5,10 +5,11 @@ import { type EngineEvent, Events } from '../engine/events.js';
 import { saveResults } from '../report/results.js';
 import { type Measurement, Timer } from '../report/timer.js';
 import { strategyNamed } from '../strategies/index.js';
-import { type ParallelOptions, runContext, type StrategyName } from '../strategies/types.js';
+import { type ParallelRequest, runContext, type StrategyName } from '../strategies/types.js';
 import type { Metric } from '../similarity/kernel.js';
 import { checkTmpDir, diskFullError, isDiskFull, tempSpaceNeeded } from '../tempSpace.js';
 import { describeSource, loadSource, type MatrixSource } from './source.js';
+import { poolSizeFor, tuneParallel } from './tune.js';
 import { asWriter, describeRun } from './writer.js';
 
 export interface CreateOptions {
@@ -18,7 +19,7 @@ export interface CreateOptions {
   replace: boolean;
   /** Results CSV path; default benchmarks/results/<strategy>.csv under the working directory. */
   results?: string;
-  parallel: ParallelOptions;
+  parallel: ParallelRequest;
   tmpDir?: string;
   /**
    * Stop the similarity load after this many seconds and roll back (the bench's time budget for
@@ -56,7 +57,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
   const matrix = await loadSource(o.source);
   const n = matrix.genes.length;
   say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
-  const writer = { command: describeRun('create', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: o.parallel.connections + 2, tmpDir: o.tmpDir };
+  const writer = { command: describeRun('create', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: poolSizeFor(o.parallel), tmpDir: o.tmpDir };
   return asWriter(config, writer, say, signal, async (db) => {
     const client = await db.pool.connect();
     try {
@@ -65,17 +66,18 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
     } finally {
       client.release();
     }
+    const parallel = await tuneParallel(db, o.parallel, say, o.strategy === 'parallel');
     const timer = new Timer(o.strategy, onEvent);
     const budget = o.budgetSeconds === undefined ? null : AbortSignal.timeout(o.budgetSeconds * 1000);
     const runSignal = budget ? AbortSignal.any([signal, budget]) : signal;
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal: runSignal, events, testFault: config.testFault, swapWaitSeconds: o.swapWaitSeconds });
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel, tmpDir: o.tmpDir, signal: runSignal, events, testFault: config.testFault, swapWaitSeconds: o.swapWaitSeconds });
     const strategy = await strategyNamed(o.strategy);
     let stoppedAtBudget = false;
     try {
       await strategy.create(ctx);
     } catch (err) {
       timer.blame(err);
-      if (isDiskFull(err)) throw diskFullError(o.tmpDir, tempSpaceNeeded(o.strategy, n, o.parallel));
+      if (isDiskFull(err)) throw diskFullError(o.tmpDir, tempSpaceNeeded(o.strategy, n, parallel));
       // Only the budget's own stop is an outcome; the user's Ctrl-C and every failure stay errors.
       if (!budget?.aborted || signal.aborted) throw err;
       stoppedAtBudget = true;

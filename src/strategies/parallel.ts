@@ -9,7 +9,7 @@ import { type ReaderStats, startReaderProbe } from '../db/readerProbe.js';
 import { asCleanup } from '../db/runGuard.js';
 import { addConstraints, addForeignKeys, createLoadTable, dropLoadTables, indexBuilds, type Replacement, restoreOptions } from '../db/beside.js';
 import { newRunId } from '../db/loadNames.js';
-import { dropRetiredTables, INDEX_BUILD_SETTINGS, SIM_TABLE, swapTables, validateForeignKeys, withShortLocks } from '../db/swap.js';
+import { dropRetiredTables, indexBuildSettings, SIM_TABLE, swapTables, validateForeignKeys, withShortLocks } from '../db/swap.js';
 import { carryColumns, loadTableNames, planReplacement, replacementOf, type ReplacementPlan } from './replacement.js';
 import { refuseIfFilled, requireEmpty } from '../db/tables.js';
 import { sharedIds } from '../input/matrix.js';
@@ -406,7 +406,7 @@ async function buildIndexes(ctx: RunContext, statements: string[]): Promise<void
       builds(() =>
         withClient(ctx.db.pool, async (client) => {
           throwIfAborted(ctx.signal);
-          for (const setting of INDEX_BUILD_SETTINGS) await client.query(setting);
+          for (const setting of indexBuildSettings(ctx.parallel.indexWorkers)) await client.query(setting);
           try {
             await client.query(sql);
           } finally {

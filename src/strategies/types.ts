@@ -14,14 +14,23 @@ export type Via = (typeof VIAS)[number];
 export const LOADS = ['clustered', 'concurrent'] as const;
 export type Load = (typeof LOADS)[number];
 
-export interface ParallelOptions {
-  threads: number;
+/** The parallel engine's settings as asked for: threads and connections unset are chosen at the start of the run (tuning.ts). */
+export interface ParallelRequest {
+  threads?: number;
   /** Connections for the concurrent load and for the index builds. */
-  connections: number;
+  connections?: number;
   via: Via;
   format: CopyFormat;
   /** clustered: one ordered COPY stream, table stored by gene1; concurrent: C streams in any order. */
   load: Load;
+}
+
+/** The settings a run uses, every one decided. */
+export interface ParallelOptions extends ParallelRequest {
+  threads: number;
+  connections: number;
+  /** Parallel maintenance workers per index build. */
+  indexWorkers: number;
 }
 
 /**

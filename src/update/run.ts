@@ -12,10 +12,11 @@ import { throwIfAborted } from '../strategies/classic.js';
 import { SIM_TABLE } from '../strategies/sinks.js';
 import { newRunId } from '../db/loadNames.js';
 import { carryColumns, copyLiveRows, loadTableNames, planReplacement } from '../strategies/replacement.js';
-import { type ParallelOptions, type RunContext, runContext } from '../strategies/types.js';
+import { type ParallelRequest, type RunContext, runContext } from '../strategies/types.js';
 import { defaultResultsFile } from '../commands/create.js';
 import { loadSource, type MatrixSource } from '../commands/source.js';
 import { checkTmpDir, diskFullError, isDiskFull, tempSpaceNeeded } from '../tempSpace.js';
+import { poolSizeFor, tuneParallel } from '../commands/tune.js';
 import { asWriter, describeRun } from '../commands/writer.js';
 import { type Fingerprint, readConsistently, requireUnchanged } from './fingerprint.js';
 import { overlay, planUpdate, type UpdatePlan } from './plan.js';
@@ -34,7 +35,7 @@ export interface UpdateOptions {
   changedOnly: boolean;
   keepMissingGenes: boolean;
   results?: string;
-  parallel: ParallelOptions;
+  parallel: ParallelRequest;
   tmpDir?: string;
   /** Seconds to wait for a running genesim writer (--wait-lock); 0 or absent refuses at once. */
   waitLockSeconds?: number;
@@ -69,7 +70,7 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
   const say = events.notice;
   checkTmpDir(o.tmpDir);
   const input = o.source === null ? null : await loadSource(o.source);
-  const writer = { command: describeRun('update', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: o.parallel.connections + 2, tmpDir: o.tmpDir };
+  const writer = { command: describeRun('update', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: poolSizeFor(o.parallel), tmpDir: o.tmpDir };
   return asWriter(config, writer, say, signal, async (db) => {
     const client = await db.pool.connect();
     let plan: UpdatePlan;
@@ -105,9 +106,11 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
       `${o.strategy} update: ${n} genes (${plan.geneIds.filter((id) => id === 0).length} new, ${plan.removedGeneIds.length} removed, ` +
         `${plan.changedGenes} changed) × ${plan.target.datasets.length} datasets, ${o.metric}${o.changedOnly ? ', changed pairs only' : ''}`,
     );
+    const engine = o.strategy === 'parallel' && !o.changedOnly ? 'parallel' : o.strategy === 'copyfromfile' ? 'copyfromfile' : 'none';
+    const parallel = await tuneParallel(db, o.parallel, say, engine === 'parallel');
     const timer = new Timer(`${o.strategy}_update`, onEvent);
     const ctx = runContext({
-      db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel: o.parallel, tmpDir: o.tmpDir, signal, events,
+      db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel, tmpDir: o.tmpDir, signal, events,
       testFault: config.testFault, swapWaitSeconds: o.swapWaitSeconds, resetColumns: o.resetColumns,
     });
     // A check first thing in the transaction that writes, so the application's edit is never undone.
@@ -115,7 +118,6 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
       if (source !== null) await requireUnchanged(c, source);
     };
     let changedRows: number;
-    const engine = o.strategy === 'parallel' && !o.changedOnly ? 'parallel' : o.strategy === 'copyfromfile' ? 'copyfromfile' : 'none';
     try {
       if (engine === 'parallel') {
         changedRows = await parallelUpdate(ctx, plan, check);
@@ -132,7 +134,7 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
       }
     } catch (err) {
       timer.blame(err);
-      throw isDiskFull(err) ? diskFullError(o.tmpDir, tempSpaceNeeded(engine, n, o.parallel)) : err;
+      throw isDiskFull(err) ? diskFullError(o.tmpDir, tempSpaceNeeded(engine, n, parallel)) : err;
     }
     timer.total(n * n);
     timer.record('changed_rows', null, changedRows);
