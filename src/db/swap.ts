@@ -94,6 +94,8 @@ export interface SwapOutcome {
   toValidate: ReaddedKey[];
   /** performance.now() when every lock was granted: the exclusive hold runs from here to the COMMIT. */
   lockedAt: number;
+  /** How long the last LOCK TABLE waited before it was granted (readers arriving meanwhile queue behind it). */
+  lockWaitSeconds: number;
 }
 
 /**
@@ -110,6 +112,7 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
   const incoming = reps.flatMap((r) => r.cat.incomingForeignKeys.filter((k) => !replaced.has(k.tableOid)));
   const others = [...new Set(incoming.map((k) => k.table))];
   const lockable = [...reps.flatMap((r) => [r.cat.quoted, r.load]), ...[...views.values()].map((v) => v.quoted), ...others];
+  const askedAt = performance.now();
   await client.query(`LOCK TABLE ${lockable.join(', ')} IN ACCESS EXCLUSIVE MODE`);
   const lockedAt = performance.now();
   // The catalog was read before the build; a table replaced meanwhile would make every name below wrong.
@@ -157,7 +160,7 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
     statements.push(`SELECT setval('${seq.replace(/'/g, "''")}', ${Math.max(Math.trunc(value), 1)}, ${value > 0})`);
   }
   await client.query(statements.join(';\n'));
-  return { toValidate: incoming.filter((k) => k.validated), lockedAt };
+  return { toValidate: incoming.filter((k) => k.validated), lockedAt, lockWaitSeconds: (lockedAt - askedAt) / 1000 };
 }
 
 /** After the commit: the foreign keys re-added NOT VALID are checked (a lock that blocks neither reads nor writes). */

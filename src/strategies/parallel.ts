@@ -116,6 +116,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     const wait = { seconds: ctx.swapWaitSeconds, say: ctx.say, signal: ctx.signal, observer: () => ctx.db.pool.connect() };
     const probe = await startReaderProbe(clientConfig(ctx.db.target), geneIds);
     let outcome: Awaited<ReturnType<typeof swapTables>>;
+    let committedAt: number;
     try {
       outcome = await timer.phase('swap', n * n, () =>
         withShortLocks(main, wait, async () => {
@@ -123,10 +124,13 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
           return swapTables(main, plan.reps, side.sequenceValues());
         }),
       );
+      committedAt = performance.now();
     } finally {
       recordReaders(ctx, await probe.stop());
     }
-    timer.record('swap_locks_held', (performance.now() - outcome.lockedAt) / 1000, plan.reps.length);
+    // What a reader arriving at the worst moment waits: the lock request queued, then the exclusive hold to the COMMIT.
+    timer.record('swap_lock_wait', outcome.lockWaitSeconds, plan.reps.length);
+    timer.record('swap_locks_held', (committedAt - outcome.lockedAt) / 1000, plan.reps.length);
     swapped = true;
     loadTablesMade = false;
     try {
