@@ -30,6 +30,8 @@ export async function startLatencyProxy(target: { host: string; port: number }, 
   function delayed(from: net.Socket, to: net.Socket): void {
     const queue: Held[] = [];
     let armed = false;
+    // One wait for 'drain' at a time: several full writes in one flush would each add a listener.
+    let draining = false;
     const flush = () => {
       armed = false;
       const now = performance.now();
@@ -37,9 +39,13 @@ export async function startLatencyProxy(target: { host: string; port: number }, 
         const h = queue.shift()!;
         chunks++;
         heldMs += now - h.arrived;
-        if (!to.write(h.chunk)) {
+        if (!to.write(h.chunk) && !draining) {
+          draining = true;
           from.pause();
-          to.once('drain', () => from.resume());
+          to.once('drain', () => {
+            draining = false;
+            from.resume();
+          });
         }
       }
       arm();
