@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../src/errors.js';
 import { loadMatrixFile } from '../src/input/load.js';
 import type { Matrix } from '../src/input/matrix.js';
 import { projectRoot } from '../src/paths.js';
-import { createTestDatabase, runCli, sql, type TestDatabase } from './helpers.js';
+import { runCli, sql, suiteDatabase, suiteTempDir } from './helpers.js';
 
 /** The corpus: each file either loads as described or fails naming itself and a line. */
 const BAD = path.join(projectRoot, 'test', 'fixtures', 'bad');
@@ -90,15 +89,8 @@ describe('bad input corpus (test/fixtures/bad)', () => {
 });
 
 describe('bad input corpus through the command line', () => {
-  let t: TestDatabase;
-  const dir = mkdtempSync(path.join(tmpdir(), 'genesim-bad-'));
-  before(async () => {
-    t = await createTestDatabase();
-  });
-  after(async () => {
-    await t.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = suiteDatabase();
+  const dir = suiteTempDir('genesim-bad-');
 
   const create = (name: string, ...more: string[]) =>
     runCli(['create', '--strategy', 'copyfrom', '--replace', '--input', fixture(name), '--results', path.join(dir, 'r.csv'), ...more], t.env);

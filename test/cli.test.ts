@@ -3,18 +3,11 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { formatTsv, generateMatrix } from '../src/input/generate.js';
-import { createTestDatabase, runCli, runCliAsync, tableCounts, type TestDatabase } from './helpers.js';
+import { createTestDatabase, runCli, runCliAsync, tableCounts, type TestDatabase, suiteDatabase, suiteTempDir } from './helpers.js';
 
 describe('command line', () => {
-  let t: TestDatabase;
-  const dir = mkdtempSync(path.join(tmpdir(), 'genesim-cli-'));
-  before(async () => {
-    t = await createTestDatabase();
-  });
-  after(async () => {
-    await t.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = suiteDatabase();
+  const dir = suiteTempDir('genesim-cli-');
 
   it('--help lists every command', () => {
     const r = runCli(['--help'], t.env);

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { EngineEvent } from '../src/engine/events.js';
 import { run } from '../src/engine/run.js';
-import { createTestDatabase, runCli, type TestDatabase } from './helpers.js';
+import { runCli, suiteDatabase, suiteTempDir } from './helpers.js';
 
 const parallel = { threads: 2, connections: 2, via: 'file', format: 'text', load: 'clustered' } as const;
 
@@ -29,15 +27,8 @@ function assertWellFormed(events: EngineEvent[]): void {
 }
 
 describe('engine: run(job, { signal, onEvent })', () => {
-  let t: TestDatabase;
-  const dir = mkdtempSync(path.join(tmpdir(), 'genesim-engine-'));
-  before(async () => {
-    t = await createTestDatabase();
-  });
-  after(async () => {
-    await t.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = suiteDatabase();
+  const dir = suiteTempDir('genesim-engine-');
 
   for (const strategy of ['copyfromfile', 'parallel'] as const) {
     it(`${strategy} create reports phases, progress to the total and the measurements`, async () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { clientConfig } from '../src/db/connect.js';
-import { CLI, simChecksum, sql, type TestDatabase } from './helpers.js';
+import { simChecksum, sql, startCli as startRunningCli, type TestDatabase } from './helpers.js';
 
 /**
  * Fault injection against a real run: the CLI runs as a child process, its phases are found
@@ -16,6 +16,8 @@ import { CLI, simChecksum, sql, type TestDatabase } from './helpers.js';
 export const PHASES = {
   /** The similarity rows' COPY: into the load table, a staging table or the live table (classic). */
   copy: /^\s*COPY\s+\S*genesim/i,
+  /** The parallel engine's similarity COPY into its load table, the longest COPY of a run (by-hand measurements). */
+  simcopy: /^\s*COPY\s+\S*datasets_genesimilarity__genesim/i,
   index: /^\s*CREATE (UNIQUE )?INDEX/i,
   analyze: /^\s*ANALYZE/i,
   /** The swap asking for its locks on the live tables; found while it waits for a reader's lock (see holdReader). */
@@ -26,23 +28,21 @@ export const PHASES = {
 } as const;
 
 export interface Run {
-  child: ReturnType<typeof spawn>;
+  child: ChildProcess;
   stderr: () => string;
   /** Resolves when the child exits: its code, and the time from `markStop()` to the exit. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stopMs: number | null }>;
   markStop(): void;
 }
 
+/** helpers.startCli, timed: from `markStop()` (the fault) to the process's exit. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout!.resume();
+  const { child, stderr } = startRunningCli(args, env);
   let stopAt: number | null = null;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stopMs: number | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, stopMs: stopAt === null ? null : performance.now() - stopAt })),
   );
-  return { child, stderr: () => stderr, exited, markStop: () => (stopAt = performance.now()) };
+  return { child, stderr, exited, markStop: () => (stopAt = performance.now()) };
 }
 
 /**

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { type Config, loadConfig, readEnv, withDatabase } from '../src/config.js';
@@ -232,4 +234,22 @@ export async function writeDuringRun(t: TestDatabase, statement: string, params:
 export async function loadTables(t: TestDatabase): Promise<string[]> {
   const rows = await sql<{ relname: string }>(t, "SELECT relname FROM pg_class WHERE relname LIKE '%\\_\\_genesim\\_%' OR relname LIKE 'genesim\\_%' AND relname NOT LIKE 'genesim_migrations%'");
   return rows.map((r) => r.relname).filter((name) => isGenesimLoadTable(name) || /^genesim_[0-9a-f]{8}_/.test(name));
+}
+
+/**
+ * A database of its own for the enclosing suite: made before its first test, dropped after its
+ * last. The object is filled in by the `before` hook, so tests read it as a plain TestDatabase.
+ */
+export function suiteDatabase(): TestDatabase {
+  const t = {} as TestDatabase;
+  before(async () => void Object.assign(t, await createTestDatabase()));
+  after(async () => t.drop?.());
+  return t;
+}
+
+/** A temp directory for the enclosing suite, removed after its last test. */
+export function suiteTempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
-import { CLI, createTestDatabase, tableCounts, type TestDatabase } from './helpers.js';
+import { CLI, tableCounts, suiteDatabase, suiteTempDir } from './helpers.js';
 
 // App Engine's filesystem is read-only except /tmp. Here the command runs in a mount namespace
 // of its own where the whole root filesystem is mounted read-only (EROFS, for root too) except
@@ -26,15 +25,8 @@ function inReadOnlyRoot(writable: string, argv: string[], env?: NodeJS.ProcessEn
 const runReadOnly = (writable: string, args: string[], env: NodeJS.ProcessEnv) => inReadOnlyRoot(writable, [process.execPath, CLI, ...args], env);
 
 describe('read-only filesystem (App Engine)', () => {
-  let t: TestDatabase;
-  const writable = mkdtempSync(path.join(tmpdir(), 'genesim-rw-'));
-  before(async () => {
-    t = await createTestDatabase();
-  });
-  after(async () => {
-    await t.drop();
-    rmSync(writable, { recursive: true, force: true });
-  });
+  const t = suiteDatabase();
+  const writable = suiteTempDir('genesim-rw-');
 
   it('the mount namespace really refuses writes outside the one directory', () => {
     const probe = inReadOnlyRoot(writable, ['sh', '-c', 'touch "$0/ok" && touch "$1/nope"', writable, projectRoot]);

@@ -3,15 +3,11 @@ import { openDatabase } from '../src/db/connect.js';
 import { asCleanup } from '../src/db/runGuard.js';
 import { InterruptedError } from '../src/errors.js';
 import { copyChunks } from '../src/strategies/sinks.js';
-import { createTestDatabase, type TestDatabase } from './helpers.js';
+import { suiteDatabase } from './helpers.js';
 
 /** What the run's pool does with work asked for after the run was stopped. */
 describe('run guard: work asked for after a stop', () => {
-  let t: TestDatabase;
-  before(async () => {
-    t = await createTestDatabase();
-  });
-  after(async () => t.drop());
+  const t = suiteDatabase();
 
   for (const [what, rows] of [
     ['a COPY', (async function* () {})()],

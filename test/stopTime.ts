@@ -3,7 +3,7 @@
  * against PGHOST/PGUSER/PGDATABASE, whose matrix must already exist (`genesim create`). For
  * each phase it starts `create --replace`, waits for the phase's statement on the server,
  * sends the signal (SIGINT by default) and prints the time to the exit, and whether the
- * matrix and the catalog are as before. Phases: copy, index, analyze, swap.
+ * matrix and the catalog are as before. Phases: copy, simcopy, index, analyze, swap.
  */
 import { PHASES, holdReader, leftoverRelations, startCli, waitForStatement } from './faults.js';
 import { sql, type TestDatabase } from './helpers.js';

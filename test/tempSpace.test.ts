@@ -7,12 +7,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT } from '../src/errors.js';
 import { formatTsv, generateMatrix } from '../src/input/generate.js';
-import { CLI, createTestDatabase, runCli, simChecksum, sql, type TestDatabase } from './helpers.js';
+import { CLI, createTestDatabase, runCli, simChecksum, sql, type TestDatabase, suiteDatabase, suiteTempDir } from './helpers.js';
 import { writeFileSync } from 'node:fs';
 
 const isRoot = process.getuid?.() === 0;
 const oneLine = (stderr: string) => {
-  const lines = stderr.trim().split('\n').filter((l) => !/^genesim: (copyfromfile|parallel|copyfrom|baseline)( update)?: /.test(l) && !/interrupted: rolling back/.test(l));
+  const lines = stderr.trim().split('\n').filter((l) => !/^genesim: (copyfromfile|parallel|copyfrom|baseline|tuning)( update)?: /.test(l) && !/interrupted: rolling back/.test(l));
   assert.equal(lines.length, 1, stderr);
   assert.doesNotMatch(stderr, /\n\s+at |Unhandled/);
   return lines[0]!;
@@ -103,15 +103,8 @@ describe('temp files: a bad --tmp-dir and a full disk', () => {
 });
 
 describe('--via stream: a COPY that dies while a worker streams into it', () => {
-  let t: TestDatabase;
-  const dir = mkdtempSync(path.join(tmpdir(), 'genesim-stream-'));
-  before(async () => {
-    t = await createTestDatabase();
-  });
-  after(async () => {
-    await t.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = suiteDatabase();
+  const dir = suiteTempDir('genesim-stream-');
 
   for (const load of ['clustered', 'concurrent']) {
     it(`--load ${load}: its backend terminated mid-COPY: exit 1, one line, no hang, previous matrix kept, no load table`, async () => {
@@ -151,15 +144,8 @@ describe('--via stream: a COPY that dies while a worker streams into it', () => 
 });
 
 describe('baseline update interrupted', () => {
-  let t: TestDatabase;
-  const dir = mkdtempSync(path.join(tmpdir(), 'genesim-baseline-'));
-  before(async () => {
-    t = await createTestDatabase();
-  });
-  after(async () => {
-    await t.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = suiteDatabase();
+  const dir = suiteTempDir('genesim-baseline-');
 
   it('says how many similarity rows it had committed, and the table holds exactly those', async () => {
     const input = path.join(dir, 'in.tsv');

@@ -5,7 +5,7 @@ import { clientConfig } from '../src/db/connect.js';
 import { isLocalHost, readServerFacts } from '../src/db/serverFacts.js';
 import { RefusedError } from '../src/errors.js';
 import { applicationReserve, chooseTuning, type ServerFacts } from '../src/tuning.js';
-import { createTestDatabase, runCli, type TestDatabase } from './helpers.js';
+import { runCli, suiteDatabase } from './helpers.js';
 
 /** PostgreSQL 15's defaults, on a server of `cores`. */
 const defaults = (cores: number | null, o: Partial<ServerFacts> = {}): ServerFacts => ({
@@ -61,11 +61,7 @@ describe('tuning from the machine and the server', () => {
   });
 
   describe('against the real server', () => {
-    let t: TestDatabase;
-    before(async () => {
-      t = await createTestDatabase();
-    });
-    after(async () => t.drop());
+    const t = suiteDatabase();
 
     it("reads the server's settings and connections in use", async () => {
       const c = new pg.Client(clientConfig(t.target));
