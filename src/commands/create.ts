@@ -66,7 +66,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
     } finally {
       client.release();
     }
-    const parallel = await tuneParallel(db, o.parallel, say, o.strategy === 'parallel', n);
+    const parallel = await tuneParallel(db, o.parallel, say, o.strategy === 'parallel');
     const timer = new Timer(o.strategy, onEvent);
     const budget = o.budgetSeconds === undefined ? null : AbortSignal.timeout(o.budgetSeconds * 1000);
     const runSignal = budget ? AbortSignal.any([signal, budget]) : signal;

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { type Database, withClient } from '../db/connect.js';
-import { refuseIfDatabaseDiskShort } from '../db/diskPreflight.js';
 import { readServerFacts } from '../db/serverFacts.js';
 import type { ParallelOptions, ParallelRequest } from '../strategies/types.js';
 import { chooseTuning, MAX_AUTO_CONNECTIONS } from '../tuning.js';
@@ -12,14 +11,10 @@ export function poolSizeFor(request: ParallelRequest): number {
 
 /**
  * Decides what the request left open from this machine and the server, and says so when the
- * parallel engine will use it (the classic strategies use one connection and no threads). A
- * parallel run of `genes` the server's disk cannot hold is refused here, before any work.
+ * parallel engine will use it (the classic strategies use one connection and no threads).
  */
-export async function tuneParallel(db: Database, request: ParallelRequest, say: (line: string) => void, engineRuns: boolean, genes: number): Promise<ParallelOptions> {
-  const facts = await withClient(db.pool, async (client) => {
-    if (engineRuns) await refuseIfDatabaseDiskShort(client, db.target.host, genes);
-    return readServerFacts(client, db.target.host);
-  });
+export async function tuneParallel(db: Database, request: ParallelRequest, say: (line: string) => void, engineRuns: boolean): Promise<ParallelOptions> {
+  const facts = await withClient(db.pool, (client) => readServerFacts(client, db.target.host));
   const tuning = chooseTuning(availableParallelism(), facts, request);
   if (engineRuns) say(tuning.summary);
   return { ...request, threads: tuning.threads, connections: tuning.connections, indexWorkers: tuning.indexWorkers };

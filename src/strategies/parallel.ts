@@ -9,6 +9,7 @@ import { type ReaderStats, startReaderProbe } from '../db/readerProbe.js';
 import { asCleanup } from '../db/runGuard.js';
 import { addConstraints, addForeignKeys, createLoadTable, dropLoadTables, indexBuilds, type Replacement, restoreOptions } from '../db/beside.js';
 import { newRunId } from '../db/loadNames.js';
+import { refuseIfDatabaseDiskShort } from '../db/diskPreflight.js';
 import { dropRetiredTables, indexBuildSettings, SIM_TABLE, swapTables, validateForeignKeys, withShortLocks } from '../db/swap.js';
 import { carryColumns, loadTableNames, planReplacement, replacementOf, type ReplacementPlan } from './replacement.js';
 import { refuseIfFilled, requireEmpty } from '../db/tables.js';
@@ -72,6 +73,8 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
   let loadTablesMade = false;
   let swapped = false;
   try {
+    // After the plan's own refusals (a schema it cannot carry, ids too narrow): no disk fixes those.
+    await refuseIfDatabaseDiskShort(main, ctx.db.target.host, n);
     loadTablesMade = true;
     for (const r of plan.reps) await createLoadTable(main, r);
     await side.fill(main);

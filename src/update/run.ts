@@ -107,7 +107,7 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
         `${plan.changedGenes} changed) × ${plan.target.datasets.length} datasets, ${o.metric}${o.changedOnly ? ', changed pairs only' : ''}`,
     );
     const engine = o.strategy === 'parallel' && !o.changedOnly ? 'parallel' : o.strategy === 'copyfromfile' ? 'copyfromfile' : 'none';
-    const parallel = await tuneParallel(db, o.parallel, say, engine === 'parallel', n);
+    const parallel = await tuneParallel(db, o.parallel, say, engine === 'parallel');
     const timer = new Timer(`${o.strategy}_update`, onEvent);
     const ctx = runContext({
       db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel, tmpDir: o.tmpDir, signal, events,
