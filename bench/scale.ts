@@ -27,7 +27,7 @@ const sizes = a.genes.split(',').map(Number);
 const say = (line: string) => process.stderr.write(`scale: ${line}\n`);
 const CLI = path.join(projectRoot, 'dist', 'src', 'cli.js');
 const DB = 'genesim_scale';
-const PHASES = ['create_sims', 'constraints', 'analyze', 'create_data', 'swap'];
+const PHASES = ['create_sims', 'constraints', 'foreign_keys', 'analyze', 'create_data', 'swap'];
 
 interface Row {
   genes: number;
