@@ -45,6 +45,14 @@ const STOP_GRACE_SECONDS = 20;
  * files and load tables go; the exit code says which signal it was. A second signal quits at once.
  */
 function interruptible(): AbortSignal {
+  // After a stop, the stop's own error can surface from a stream or promise nobody waits on any
+  // more (a COPY refused by the run guard): the run is ending with it already, so it is no crash.
+  // Anything else keeps Node's own handling.
+  process.on('uncaughtException', (err) => {
+    if (stopped !== undefined && err === stopped) return;
+    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(EXIT.failure);
+  });
   for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) {
     process.on(signal, () => {
       if (stopped) {

@@ -25,6 +25,7 @@ interface Submittable {
   destroy?: (err: Error) => void;
   _destroy?: (err: Error | null, done: (err?: Error | null) => void) => void;
   emit(event: string, ...args: unknown[]): boolean;
+  on?: (event: string, listener: (...args: unknown[]) => void) => unknown;
 }
 
 function textOf(arg: unknown): string {
@@ -70,6 +71,8 @@ export function guardPool(pool: pg.Pool, config: pg.ClientConfig, signal: AbortS
           // Never submitted, so nothing on the server to fail: its own destroy (pg-copy-streams sends
           // CopyFail and waits for the server's answer) would wait forever, and the pipeline with it.
           if (stream.destroy) stream._destroy = (e, done) => done(e);
+          // Its 'error' must not crash a process whose caller stopped listening: the stop is reported anyway.
+          stream.on?.('error', () => undefined);
           process.nextTick(() => (stream.destroy ? stream.destroy(err) : stream.emit('error', err)));
           return stream;
         }
