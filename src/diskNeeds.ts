@@ -24,7 +24,6 @@ export interface DiskShortfall {
   why: string;
 }
 
-
 const size = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(1)} GB` : `${Math.round(b / 1e6)} MB`);
 
 /** One line for a disk that cannot hold the run; refused before anything is written. */

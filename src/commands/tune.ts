@@ -14,8 +14,10 @@ export function poolSizeFor(request: ParallelRequest): number {
  * parallel engine will use it (the classic strategies use one connection and no threads).
  */
 export async function tuneParallel(db: Database, request: ParallelRequest, say: (line: string) => void, engineRuns: boolean): Promise<ParallelOptions> {
+  // Nothing to size for a run that never starts the engine: no query to the server for it.
+  if (!engineRuns) return { ...request, threads: request.threads ?? availableParallelism(), connections: request.connections ?? 1, indexWorkers: 0 };
   const facts = await withClient(db.pool, (client) => readServerFacts(client, db.target.host));
   const tuning = chooseTuning(availableParallelism(), facts, request);
-  if (engineRuns) say(tuning.summary);
+  say(tuning.summary);
   return { ...request, threads: tuning.threads, connections: tuning.connections, indexWorkers: tuning.indexWorkers };
 }
