@@ -89,10 +89,38 @@ export const multiRowSink: RowSink = {
   },
 };
 
+/** A COPY's format, and whether it writes its rows frozen (the table must be new in the transaction: src/db/frozenLoad.ts). */
+export type CopyHow = CopyFormat | { format: CopyFormat; freeze: boolean };
+
 /** A COPY ... FROM STDIN on `client`, as a writable stream. */
-export function copyStream(client: pg.ClientBase, table: string, columns: string[], format: CopyFormat = 'text') {
-  const options = format === 'binary' ? ' WITH (FORMAT binary)' : '';
-  return client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN${options}`));
+export function copyStream(client: pg.ClientBase, table: string, columns: string[], how: CopyHow = 'text') {
+  const { format, freeze } = typeof how === 'string' ? { format: how, freeze: false } : how;
+  const options = [...(format === 'binary' ? ['FORMAT binary'] : []), ...(freeze ? ['FREEZE'] : [])];
+  const withOptions = options.length > 0 ? ` WITH (${options.join(', ')})` : '';
+  return client.query(failingCleanly(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN${withOptions}`)));
+}
+
+type CopyFromStream = ReturnType<typeof copyFrom>;
+interface CopyInternals {
+  handleError(e: Error): void;
+  _destroy(err: Error | null, done: (err?: Error | null) => void): void;
+}
+
+/**
+ * Once the server has failed the COPY (an error, the backend terminated), the stream is
+ * destroyed without touching its connection. pg-copy-streams drops the connection from the
+ * stream there but leaves writes buffered: a later 'drain' of the socket flushes them into the
+ * missing connection, a TypeError outside any caller (brianc/node-pg-copy-streams#171, open).
+ */
+function failingCleanly(stream: CopyFromStream): CopyFromStream {
+  const internals = stream as unknown as CopyInternals;
+  const handleError = internals.handleError.bind(stream);
+  internals.handleError = (e: Error) => {
+    internals._destroy = (err, done) => done(err);
+    handleError(e);
+    if (!stream.destroyed) stream.destroy();
+  };
+  return stream;
 }
 
 /** Streams chunks (or a file's read stream) into one COPY, with backpressure. */
@@ -101,11 +129,11 @@ export async function copyChunks(
   table: string,
   columns: string[],
   chunks: Iterable<Buffer> | AsyncIterable<Buffer> | Readable,
-  format: CopyFormat = 'text',
+  how: CopyHow = 'text',
   signal?: AbortSignal,
 ): Promise<void> {
   // On abort the pipeline destroys the COPY stream, which makes the server fail the COPY.
-  await pipeline(chunks instanceof Readable ? chunks : Readable.from(chunks), copyStream(client, table, columns, format), { signal });
+  await pipeline(chunks instanceof Readable ? chunks : Readable.from(chunks), copyStream(client, table, columns, how), { signal });
 }
 
 /** COPY FROM STDIN fed from memory: one COPY per call. */
