@@ -52,6 +52,17 @@ describe('parallel strategy', () => {
             const [order] = await sql<{ c: string }>(t, `SELECT correlation::text AS c FROM pg_stats
               WHERE tablename = 'datasets_genesimilarity' AND attname = 'gene1_id'`);
             assert.equal(Number(order!.c), 1);
+            // Written by COPY FREEZE in the transaction that emptied the load table: every row frozen, every page all-visible.
+            await sql(t, 'CREATE EXTENSION IF NOT EXISTS pg_visibility');
+            const [frozen] = await sql<{ pages: number; visible: number; frozen: string }>(t, `SELECT relpages AS pages, relallvisible AS visible,
+              (SELECT all_frozen::text FROM pg_visibility_map_summary('datasets_genesimilarity')) AS frozen
+              FROM pg_class WHERE oid = 'datasets_genesimilarity'::regclass`);
+            assert.ok(frozen!.pages > 0);
+            assert.equal(Number(frozen!.frozen), frozen!.pages, 'pages not all-frozen');
+            assert.equal(frozen!.visible, frozen!.pages, 'pages not all-visible');
+          }
+          for (const name of ['datasets_genesimilarity_pkey', 'datasets_genesimilarity_gene1_id']) {
+            assert.ok(metrics.has(`parallel_index:${name}`), `the build of ${name} is timed`);
           }
         });
       }

@@ -7,14 +7,16 @@ import { Piscina } from 'piscina';
 import { clientConfig, withClient } from '../db/connect.js';
 import { type ReaderStats, startReaderProbe } from '../db/readerProbe.js';
 import { asCleanup } from '../db/runGuard.js';
-import { addConstraints, addForeignKeys, createLoadTable, dropLoadTables, indexBuilds, type Replacement, restoreOptions } from '../db/beside.js';
+import { addConstraints, addForeignKeys, createLoadTable, dropLoadTables, foreignKeysIndexed, indexBuilds, type Replacement, restoreOptions } from '../db/beside.js';
 import { newRunId } from '../db/loadNames.js';
 import { refuseIfDatabaseDiskShort } from '../db/diskPreflight.js';
+import { beginFrozenLoad } from '../db/frozenLoad.js';
+import { type IndexBuild, orderIndexBuilds } from '../db/indexOrder.js';
 import { dropRetiredTables, indexBuildSettings, SIM_TABLE, swapTables, validateForeignKeys, withShortLocks } from '../db/swap.js';
 import { carryColumns, loadTableNames, planReplacement, replacementOf, type ReplacementPlan } from './replacement.js';
 import { refuseIfFilled, requireEmpty } from '../db/tables.js';
 import { sharedIds } from '../input/matrix.js';
-import { type CopyFormat, simColumns, simEncoder } from '../encode/sims.js';
+import { simColumns, simEncoder } from '../encode/sims.js';
 import { type BlockStats, type BlockTask, type EmitTask, emitTaskFor } from '../similarity/block.js';
 import { prepare, toBuffers } from '../similarity/kernel.js';
 import { pairCount } from '../similarity/pairs.js';
@@ -22,7 +24,7 @@ import { blockSizeFor, planBlocks, type RowBlock } from '../similarity/planner.j
 import { removeTemp, tempPath } from '../tempFiles.js';
 import type { StreamMessage, WorkerTask } from '../../workers/score.js';
 import { throwIfAborted } from './classic.js';
-import { copyChunks, copySink, copyStream } from './sinks.js';
+import { copyChunks, type CopyHow, copySink, copyStream } from './sinks.js';
 import { numberingSink, writeReferenceTables } from './referenceTables.js';
 import type { RunContext, Strategy, WorkerFault } from './types.js';
 import { WorkerFailedError } from '../errors.js';
@@ -111,7 +113,9 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     await timer.phase('constraints', builds.length, () => buildIndexes(ctx, builds));
     await timer.phase('foreign_keys', plan.reps.length, async () => {
       for (const r of plan.reps) await addConstraints(main, r);
-      for (const r of plan.reps) await addForeignKeys(main, r, plan.reps);
+      // Written frozen and not rewritten since (carrying the application's columns over updates rows): every page all-visible.
+      const frozen = o.load === 'clustered' && !plan.carried.has(SIM_TABLE);
+      for (const r of plan.reps) await addForeignKeys(main, r, plan.reps, { byIndex: r === sims && frozen && foreignKeysIndexed(r) });
       for (const r of plan.reps) await restoreOptions(main, r);
     });
     await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${plan.reps.map((r) => r.load).join(', ')}`));
@@ -221,10 +225,14 @@ type ByteTask = (({ kind: 'rows' } & BlockTask) | ({ kind: 'emit' } & EmitTask))
 async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, blocks: RowBlock[], table: string): Promise<LoadTotals> {
   const o = ctx.parallel;
   const n = ctx.matrix.genes.length;
+  const clustered = o.load === 'clustered';
+  // One ordered COPY stream: one connection and one transaction, so its rows can be written frozen.
+  const frozen = clustered ? await beginFrozenLoad(ctx.db.pool, table) : undefined;
+  const onLoadConnection = <T>(work: (client: pg.PoolClient) => Promise<T>) => (frozen ? work(frozen.client) : withClient(ctx.db.pool, work));
+  const how: CopyHow = { format: o.format, freeze: frozen !== undefined };
   const pool = new Piscina({ filename: WORKER, minThreads: o.threads, maxThreads: o.threads, idleTimeout: 1000 });
   const failed = new AbortController();
   const stop = AbortSignal.any([failed.signal, ctx.signal]);
-  const clustered = o.load === 'clustered';
   const copies = pLimit(clustered ? 1 : o.connections);
   const slots = pLimit(o.via === 'file' || clustered ? o.threads + 2 * o.connections : o.connections);
   const bar = ctx.events.progress('parallel', clustered ? n * n : n * n - n);
@@ -266,10 +274,10 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
       account(stats, t0);
       await load(() =>
         copies(() =>
-          withClient(ctx.db.pool, async (client) => {
+          onLoadConnection(async (client) => {
             throwIfAborted(stop);
             const c0 = performance.now();
-            await copyFile(client, table, file, o.format, stop);
+            await copyFile(client, table, file, how, stop);
             copied(c0, stats.rows);
           }),
         ),
@@ -281,10 +289,10 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   /** Streams a task's chunks straight into a COPY. */
   const viaStream = (task: ByteTask) =>
     copies(() =>
-      withClient(ctx.db.pool, async (client) => {
+      onLoadConnection(async (client) => {
         throwIfAborted(stop);
         const t0 = performance.now();
-        const stats = await streamBlock(client, table, run, task, o.format);
+        const stats = await streamBlock(client, table, run, task, how);
         account(stats, t0);
         copied(t0, stats.rows);
       }),
@@ -335,6 +343,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
     });
   }
 
+  let committed = false;
   try {
     const results = await Promise.allSettled(jobs.map((j) => j.catch((err: unknown) => (failed.abort(err), Promise.reject(err)))));
     // Whatever is still running in the pool must end before the pool does.
@@ -342,16 +351,19 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
     const firstFailure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     throwIfAborted(ctx.signal);
     if (firstFailure) throw failed.signal.reason ?? firstFailure.reason;
+    await frozen?.commit();
+    committed = true;
     return totals;
   } finally {
     bar.stop();
+    if (frozen && !committed) await frozen.abandon();
     await pool.destroy();
     await Promise.all(scratch.map(removeTemp));
   }
 }
 
-function copyFile(client: pg.ClientBase, table: string, file: string, format: CopyFormat, signal: AbortSignal): Promise<void> {
-  return copyChunks(client, table, simColumns(true), createReadStream(file, { highWaterMark: 1 << 20 }), format, signal);
+function copyFile(client: pg.ClientBase, table: string, file: string, how: CopyHow, signal: AbortSignal): Promise<void> {
+  return copyChunks(client, table, simColumns(true), createReadStream(file, { highWaterMark: 1 << 20 }), how, signal);
 }
 
 /** One COPY fed by one worker's chunks: each chunk is acknowledged only once the socket took it. */
@@ -360,10 +372,10 @@ async function streamBlock(
   table: string,
   run: <T>(task: WorkerTask, transferList?: MessagePort[]) => Promise<T>,
   task: ByteTask,
-  format: CopyFormat,
+  how: CopyHow,
 ): Promise<BlockStats> {
   const { port1, port2 } = new MessageChannel();
-  const copy = copyStream(client, table, simColumns(true), format);
+  const copy = copyStream(client, table, simColumns(true), how);
   // Observed at once: a COPY that dies while the worker is still computing must neither become an
   // unhandled rejection nor leave the worker waiting for credit that will never come. Closing the
   // channel tells the worker to stop (workers/score.ts), and the COPY's error is the one reported.
@@ -404,18 +416,23 @@ function connectionLost(err: Error): Error {
   return code === 'EPIPE' || code === 'ECONNRESET' ? new Error(`the database connection of a COPY was lost (${err.message})`, { cause: err }) : err;
 }
 
-/** Every load table's index builds, spread over the connections as each becomes free, the similarity table's (longest) first. */
-async function buildIndexes(ctx: RunContext, statements: string[]): Promise<void> {
-  const builds = pLimit(Math.min(ctx.parallel.connections, Math.max(statements.length, 1)));
-  const order = [...statements].sort((a, b) => Number(b.includes(SIM_TABLE)) - Number(a.includes(SIM_TABLE)));
+/**
+ * Every load table's index builds, spread over the connections as each becomes free, longest
+ * first (src/db/indexOrder.ts). Each build's time is recorded as `index:<live index name>`.
+ */
+async function buildIndexes(ctx: RunContext, builds: IndexBuild[]): Promise<void> {
+  const connections = pLimit(Math.min(ctx.parallel.connections, Math.max(builds.length, 1)));
+  const order = orderIndexBuilds(builds, SIM_TABLE, ctx.parallel.load === 'clustered' ? 'gene1_id' : null);
   await Promise.all(
-    order.map((sql) =>
-      builds(() =>
+    order.map((build) =>
+      connections(() =>
         withClient(ctx.db.pool, async (client) => {
           throwIfAborted(ctx.signal);
           for (const setting of indexBuildSettings(ctx.parallel.indexWorkers)) await client.query(setting);
           try {
-            await client.query(sql);
+            const t0 = performance.now();
+            await client.query(build.sql);
+            ctx.timer.record(`index:${build.name}`, (performance.now() - t0) / 1000, 1);
           } finally {
             // Clean-up: after a failure the original error is what the user needs to see.
             await asCleanup(() => client.query('RESET ALL')).catch(() => undefined);
