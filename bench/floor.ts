@@ -26,6 +26,7 @@ const a = await yargs(hideBin(process.argv))
   .option('runs', { type: 'number', default: 3 })
   .option('threads', { type: 'number', default: availableParallelism() })
   .option('connections', { type: 'number' })
+  .option('index-memory', { type: 'number', describe: "each index build's maintenance_work_mem, MB (genesim's default when unset)" })
   .option('via', { choices: VIAS, default: 'file' as Via })
   .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat })
   .option('load', { choices: LOADS, default: 'clustered' as Load })
@@ -47,7 +48,7 @@ async function genesim(config: Awaited<ReturnType<typeof benchConfig>>['config']
       metric: 'cosine',
       replace: true,
       results: `${a.out}/runs/floor-parallel-${a.genes}-${run}.csv`,
-      parallel: { threads: a.threads, connections: a.connections ?? Math.min(a.threads, 4), via: a.via, format: a.format, load: a.load },
+      parallel: { threads: a.threads, connections: a.connections ?? Math.min(a.threads, 4), via: a.via, format: a.format, load: a.load, indexMemoryMb: a['index-memory'] },
     },
     noticesTo(say),
     new AbortController().signal,

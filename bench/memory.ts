@@ -8,7 +8,7 @@ import { generateMatrix } from '../src/input/generate.js';
 import { sharedIds, sortBySystematicName } from '../src/input/matrix.js';
 import { emitTaskFor } from '../src/similarity/block.js';
 import { prepare, toBuffers } from '../src/similarity/kernel.js';
-import { blockSizeFor, planBlocks } from '../src/similarity/planner.js';
+import { planLoadBlocks } from '../src/similarity/planner.js';
 import type { WorkerTask } from '../workers/score.js';
 
 /**
@@ -28,7 +28,7 @@ const base = { matrix: toBuffers(prepare(m.values, n, m.datasets.length, 'cosine
 const dir = mkdtempSync(path.join(tmpdir(), 'genesim-memory-'));
 const file = (kind: string, k: number) => path.join(dir, `${kind}${k}`);
 const pool = new Piscina({ filename: new URL('../workers/score.js', import.meta.url).href, minThreads: a.threads, maxThreads: a.threads });
-const blocks = planBlocks(n, blockSizeFor(n, a.threads));
+const blocks = planLoadBlocks(n, a.threads);
 const t0 = performance.now();
 try {
   await Promise.all(blocks.map((b) => pool.run({ ...base, start: b.start, end: b.end, kind: 'triangle', upperFile: file('upper', b.index), lowerFile: file('lower', b.index) } satisfies WorkerTask)));

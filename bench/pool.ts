@@ -10,7 +10,7 @@ import { generateMatrix } from '../src/input/generate.js';
 import { sharedIds, sortBySystematicName } from '../src/input/matrix.js';
 import { type BlockStats, emitTaskFor } from '../src/similarity/block.js';
 import { prepare, toBuffers } from '../src/similarity/kernel.js';
-import { blockSizeFor, planBlocks } from '../src/similarity/planner.js';
+import { planLoadBlocks } from '../src/similarity/planner.js';
 import type { WorkerTask } from '../workers/score.js';
 import { median } from '../src/bench/stats.js';
 
@@ -38,7 +38,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'genesim-pool-'));
 const worker = new URL('../workers/score.js', import.meta.url).href;
 
 async function computeAndWrite(pool: Piscina, threads: number): Promise<void> {
-  const blocks = planBlocks(n, blockSizeFor(n, threads));
+  const blocks = planLoadBlocks(n, threads);
   const base = { matrix: toBuffers(prepared), geneIds: geneIds.buffer as SharedArrayBuffer, metric: 'cosine', format: a.format };
   const file = (kind: string, k: number) => path.join(dir, `${kind}${k}`);
   if (a.layout === 'rows') {

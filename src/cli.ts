@@ -21,7 +21,7 @@ import { resultsTable } from './report/results.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
 import { DEFAULT_SWAP_WAIT_SECONDS, type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
-import { MAX_AUTO_CONNECTIONS } from './tuning.js';
+import { DEFAULT_INDEX_MEMORY_MB, MAX_AUTO_CONNECTIONS } from './tuning.js';
 import { UPDATE_STRATEGIES } from './update/run.js';
 
 export const PROGRESS_FACES = ['terminal', 'json'] as const;
@@ -94,7 +94,7 @@ function sourceOf(a: SourceArgs): MatrixSource {
   return { genes: a.genes, datasets: a.datasets, seed: a.seed, missing: a.missing };
 }
 
-function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number; 'swap-wait'?: number; 'wait-lock'?: number }): true {
+function checkRanges(a: { genes?: number; datasets?: number; missing?: number; threads?: number; connections?: number; 'index-memory'?: number; 'swap-wait'?: number; 'wait-lock'?: number }): true {
   const whole = (name: string, v: number | undefined, min: number, max: number) => {
     if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
       throw new UsageError(`--${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}`);
@@ -104,6 +104,7 @@ function checkRanges(a: { genes?: number; datasets?: number; missing?: number; t
   whole('datasets', a.datasets, 1, 10_000);
   whole('threads', a.threads, 1, 256);
   whole('connections', a.connections, 1, 64);
+  whole('index-memory', a['index-memory'], 64, 1_048_576);
   whole('swap-wait', a['swap-wait'], 0, 86_400);
   if (a.missing !== undefined && !(a.missing >= 0 && a.missing < 1)) throw new UsageError('--missing must be a fraction from 0 to below 1');
   const wait = a['wait-lock'];
@@ -166,6 +167,10 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
       type: 'number',
       describe: `parallel: connections for concurrent COPY and index builds (default min(threads, ${MAX_AUTO_CONNECTIONS}, what the server has free beyond the application's share))`,
     },
+    'index-memory': {
+      type: 'number',
+      describe: `parallel: maintenance_work_mem of each index build, MB (default ${DEFAULT_INDEX_MEMORY_MB}); the server needs connections × this at once. Raise it where a sort spills (the s/M of constraints grows with N)`,
+    },
     via: { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' },
     format: { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' },
     load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
@@ -197,6 +202,7 @@ function runSettings(a: SourceArgs & Record<string, unknown>, strategy: Strategy
     parallel: {
       threads: a.threads as number | undefined,
       connections: a.connections as number | undefined,
+      indexMemoryMb: a['index-memory'] as number | undefined,
       via: a.via as Via,
       format: a.format as CopyFormat,
       load: a.load as Load,

@@ -25,6 +25,8 @@ export interface TuningRequest {
   threads?: number;
   /** --connections, or unset. */
   connections?: number;
+  /** --index-memory, or unset. */
+  indexMemoryMb?: number;
 }
 
 export interface Tuning {
@@ -32,6 +34,8 @@ export interface Tuning {
   connections: number;
   /** Parallel maintenance workers each index build may use (SET max_parallel_maintenance_workers). */
   indexWorkers: number;
+  /** maintenance_work_mem of each index build, MB. */
+  indexMemoryMb: number;
   /** One line for the start of the run: what was chosen, and from what. */
   summary: string;
 }
@@ -43,6 +47,15 @@ export interface Tuning {
  * workers inside each build.
  */
 export const MAX_AUTO_CONNECTIONS = 4;
+
+/**
+ * Each index build's sort memory (maintenance_work_mem). More is not faster here: at 42M rows,
+ * two builds at once on 2 cores, the four similarity-table builds took 43 s at 256 MB, 47 s at
+ * 512 MB, 50 s at 64 MB, 65-76 s at 1 GB and 78 s at 3 GB (one run each but 1 GB's three; the
+ * sorts spill to temp files at all but 3 GB, and the smaller runs sort faster than one big
+ * array). The C builds at once need C times this from the server.
+ */
+export const DEFAULT_INDEX_MEMORY_MB = 256;
 
 /** Connections left to the application however busy the server: at least 5, or a tenth of max_connections. */
 export function applicationReserve(maxConnections: number): number {
@@ -66,6 +79,7 @@ export function chooseTuning(cores: number, server: ServerFacts, request: Tuning
   // and two builds nothing is spare, and workers there measured slower than none.
   const byCores = server.cores === null ? server.maxParallelMaintenanceWorkers : Math.floor((server.cores - connections) / connections);
   const indexWorkers = Math.max(0, Math.min(share, byCores));
+  const indexMemoryMb = request.indexMemoryMb ?? DEFAULT_INDEX_MEMORY_MB;
 
   const connectionsWhy =
     request.connections !== undefined
@@ -78,6 +92,7 @@ export function chooseTuning(cores: number, server: ServerFacts, request: Tuning
   const summary =
     `tuning: ${threads} worker threads (${request.threads !== undefined ? '--threads' : `${cores} cores`}), ` +
     `${connections} connections (${connectionsWhy}), ` +
-    `${indexWorkers === 0 ? 'index builds without parallel workers' : `${indexWorkers} parallel workers per index build`} (${workersWhy})`;
-  return { threads, connections, indexWorkers, summary };
+    `${indexWorkers === 0 ? 'index builds without parallel workers' : `${indexWorkers} parallel workers per index build`} (${workersWhy}), ` +
+    `${indexMemoryMb} MB maintenance_work_mem per build (${request.indexMemoryMb !== undefined ? '--index-memory' : 'default'}; ${connections} at once)`;
+  return { threads, connections, indexWorkers, indexMemoryMb, summary };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { diagonalId, pairCount, pairId, pairsBefore, totalRows } from '../src/similarity/pairs.js';
-import { blockSizeFor, planBlocks } from '../src/similarity/planner.js';
+import { blockSizeFor, planBlocks, planLoadBlocks } from '../src/similarity/planner.js';
 
 describe('pair rule', () => {
   it('numbers rows as the original benchmarks insert them: diagonal first, then (i, j), (j, i) for i < j', () => {
@@ -42,6 +42,19 @@ describe('row-block planner', () => {
         const rows = blocks.map((b) => b.end - b.start);
         assert.ok(rows[rows.length - 2]! > 3 * rows[0]!, 'late blocks take more (shorter) rows');
       }
+    });
+  }
+
+  for (const n of [3, 500, 6500, 20000]) {
+    it(`the engine's blocks (n=${n}): every row once, and no block holding more than 2 × its pairs' worth of whole rows`, () => {
+      const size = blockSizeFor(n, 2);
+      const blocks = planLoadBlocks(n, 2);
+      assert.equal(blocks[0]!.start, 0);
+      assert.equal(blocks[blocks.length - 1]!.end, n);
+      blocks.forEach((b, k) => k > 0 && assert.equal(b.start, blocks[k - 1]!.end));
+      assert.equal(blocks.reduce((s, b) => s + b.pairs, 0), pairCount(n));
+      // The second pass holds and encodes (rows × n) scores of a block: bounded by the block size, not by n.
+      for (const b of blocks.slice(0, -1)) assert.ok((b.end - b.start) * n <= Math.max(2 * size, n), `block ${b.index}: ${b.end - b.start} rows`);
     });
   }
 });

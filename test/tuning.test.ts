@@ -24,6 +24,8 @@ describe('tuning from the machine and the server', () => {
     const t = chooseTuning(2, defaults(2));
     assert.deepEqual([t.threads, t.connections, t.indexWorkers], [2, 2, 0]);
     assert.match(t.summary, /^tuning: 2 worker threads \(2 cores\), 2 connections \(90 free of max_connections 100, 10 kept for the application\), index builds without parallel workers/);
+    assert.match(t.summary, /, 256 MB maintenance_work_mem per build \(default; 2 at once\)$/);
+    assert.match(chooseTuning(2, defaults(2), { indexMemoryMb: 4096 }).summary, /, 4096 MB maintenance_work_mem per build \(--index-memory; 2 at once\)$/);
   });
 
   it('64 cores, a local server with its settings raised: 4 connections, the spare cores as workers inside each build', () => {
@@ -85,6 +87,46 @@ describe('tuning from the machine and the server', () => {
       const c = runCli(['create', '--strategy', 'copyfrom', '--replace', '--genes', '30', '--results', '/dev/null'], t.env);
       assert.equal(c.status, 0, c.stderr);
       assert.doesNotMatch(c.stderr, /tuning:/);
+    });
+
+    it('--index-memory sets each index build\'s sort memory: at 64 MB the 1.4M-row builds spill to temp files, at the default 256 MB they do not', async () => {
+      const tempFiles = async () => {
+        const c = new pg.Client(clientConfig(t.target));
+        await c.connect();
+        try {
+          return Number((await c.query<{ n: string }>('SELECT temp_files::text AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n);
+        } finally {
+          await c.end();
+        }
+      };
+      // The server publishes a backend's counts when it goes idle: wait until they stop moving.
+      const settled = async () => {
+        let last = await tempFiles();
+        for (let i = 0; i < 20; i++) {
+          await new Promise((r) => setTimeout(r, 250));
+          const now = await tempFiles();
+          if (now === last && i >= 3) return now;
+          last = now;
+        }
+        return last;
+      };
+      const run = (extra: string[]) => runCli(['create', '--strategy', 'parallel', '--replace', '--genes', '1200', '--datasets', '10', '--results', '/dev/null', ...extra], t.env);
+      const before = await settled();
+      const byDefault = run([]);
+      assert.equal(byDefault.status, 0, byDefault.stderr);
+      assert.match(byDefault.stderr, /256 MB maintenance_work_mem per build \(default; \d+ at once\)/);
+      const afterDefault = await settled();
+      assert.equal(afterDefault, before, 'no sort spilled with 256 MB');
+      const small = run(['--index-memory', '64']);
+      assert.equal(small.status, 0, small.stderr);
+      assert.match(small.stderr, /64 MB maintenance_work_mem per build \(--index-memory; \d+ at once\)/);
+      assert.ok((await settled()) > afterDefault, 'a sort spilled with 64 MB');
+    });
+
+    it('--index-memory out of range is a usage error before any work', () => {
+      const r = runCli(['create', '--strategy', 'parallel', '--genes', '30', '--index-memory', '10', '--results', '/dev/null'], t.env);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /--index-memory must be a whole number from 64 to 1,048,576/);
     });
   });
 });

@@ -6,13 +6,12 @@ import { quoteIdent } from './catalog.js';
 export const SIM_TABLE = 'datasets_genesimilarity';
 
 /**
- * Session settings for one index build. Memory: most of the sort stays in RAM (1 GB gave
- * 34.5 s for all four builds at 42M rows, 3 GB 33.0 s: not worth the risk on a small
- * server). Parallel workers as tuning.ts chose them: none on 2 cores, where the builds already
- * run side by side and the extra processes made the set slower (39.8 s against 34.5 s).
+ * Session settings for one index build: sort memory and parallel workers as tuning.ts chose
+ * them (256 MB by default, measured fastest there; no workers on 2 cores, where the builds
+ * already run side by side and the extra processes made the set slower: 39.8 s against 34.5 s).
  */
-export function indexBuildSettings(workers: number): string[] {
-  return ["SET maintenance_work_mem = '1GB'", `SET max_parallel_maintenance_workers = ${Math.trunc(workers)}`];
+export function indexBuildSettings(workers: number, memoryMb: number): string[] {
+  return [`SET maintenance_work_mem = '${Math.trunc(memoryMb)}MB'`, `SET max_parallel_maintenance_workers = ${Math.trunc(workers)}`];
 }
 
 /** How long one attempt waits for a lock: new readers queue behind a waiting exclusive lock, so this bounds their stall. */

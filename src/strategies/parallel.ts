@@ -20,7 +20,7 @@ import { simColumns, simEncoder } from '../encode/sims.js';
 import { type BlockStats, type BlockTask, type EmitTask, emitTaskFor } from '../similarity/block.js';
 import { prepare, toBuffers } from '../similarity/kernel.js';
 import { pairCount } from '../similarity/pairs.js';
-import { blockSizeFor, planBlocks, type RowBlock } from '../similarity/planner.js';
+import { planLoadBlocks, type RowBlock } from '../similarity/planner.js';
 import { removeTemp, tempPath } from '../tempFiles.js';
 import type { StreamMessage, WorkerTask } from '../../workers/score.js';
 import { throwIfAborted } from './classic.js';
@@ -82,7 +82,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     await side.fill(main);
     throwIfAborted(ctx.signal);
     const prepared = prepare(m.values, n, m.datasets.length, ctx.metric);
-    const blocks = planBlocks(n, blockSizeFor(n, o.threads));
+    const blocks = planLoadBlocks(n, o.threads);
     const base: Omit<BlockTask, 'start' | 'end'> = {
       matrix: toBuffers(prepared),
       geneIds: geneIds.buffer as SharedArrayBuffer,
@@ -428,7 +428,7 @@ async function buildIndexes(ctx: RunContext, builds: IndexBuild[]): Promise<void
       connections(() =>
         withClient(ctx.db.pool, async (client) => {
           throwIfAborted(ctx.signal);
-          for (const setting of indexBuildSettings(ctx.parallel.indexWorkers)) await client.query(setting);
+          for (const setting of indexBuildSettings(ctx.parallel.indexWorkers, ctx.parallel.indexMemoryMb)) await client.query(setting);
           try {
             const t0 = performance.now();
             await client.query(build.sql);

@@ -23,6 +23,8 @@ export interface ParallelRequest {
   format: CopyFormat;
   /** clustered: one ordered COPY stream, table stored by gene1; concurrent: C streams in any order. */
   load: Load;
+  /** maintenance_work_mem of each index build, MB (tuning.ts's default when unset). */
+  indexMemoryMb?: number;
 }
 
 /** The settings a run uses, every one decided. */
@@ -31,6 +33,7 @@ export interface ParallelOptions extends ParallelRequest {
   connections: number;
   /** Parallel maintenance workers per index build. */
   indexWorkers: number;
+  indexMemoryMb: number;
 }
 
 /**
