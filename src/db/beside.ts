@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { commentLiteral, type ConstraintCatalog, type IndexCatalog, quoteIdent, type TableCatalog } from './catalog.js';
 import { loadTableName, retiredTableName, tempIndexName } from './loadNames.js';
-import { type IndexBuild, leadingColumn } from './indexOrder.js';
+import { columnName, type IndexBuild, leadingColumn } from './indexOrder.js';
 import { asCleanup } from './runGuard.js';
 
 /**
@@ -180,8 +180,7 @@ export function foreignKeysIndexed(r: Replacement): boolean {
     .filter((c) => c.type === 'f')
     .every((c) => {
       const m = /^FOREIGN KEY \(([^,)]+)\)/.exec(c.def);
-      const col = m?.[1]!.trim();
-      return col !== undefined && leading.has(col.startsWith('"') ? col.slice(1, -1).replace(/""/g, '"') : col);
+      return m !== null && leading.has(columnName(m[1]!.trim()));
     });
 }
 

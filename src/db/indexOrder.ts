@@ -4,12 +4,15 @@ export interface IndexBuild {
   sql: string;
 }
 
+/** A column name as PostgreSQL prints it in a definition, as the catalog holds it. */
+export function columnName(printed: string): string {
+  return printed.startsWith('"') ? printed.slice(1, -1).replace(/""/g, '"') : printed.toLowerCase();
+}
+
 /** The first key column of a `CREATE INDEX ... USING method (a, b)` statement, unquoted; null for an expression. */
 export function leadingColumn(sql: string): string | null {
   const m = / USING \w+ \(\s*("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*[,)\s]/.exec(sql);
-  if (!m) return null;
-  const col = m[1]!;
-  return col.startsWith('"') ? col.slice(1, -1).replace(/""/g, '"') : col.toLowerCase();
+  return m ? columnName(m[1]!) : null;
 }
 
 /**
