@@ -116,7 +116,7 @@ describe('README commands through the built bin', function () {
       assert.deepEqual([...documented.keys()].sort(), ['bench', 'create', 'demo', 'generate', 'migrate', 'serve', 'update']);
       const engine = commands.split('Parallel-engine options')[1]!.split('\n\n')[0]!;
       const engineFlags = [...engine.matchAll(/--[a-z-]+/g)].map((m) => m[0]);
-      assert.deepEqual(engineFlags, ['--threads', '--connections', '--via', '--format', '--load', '--tmp-dir', '--swap-wait']);
+      assert.deepEqual(engineFlags, ['--threads', '--connections', '--index-memory', '--via', '--format', '--load', '--tmp-dir', '--swap-wait']);
       for (const c of ['create', 'update']) for (const f of [...engineFlags, '--progress']) documented.get(c)!.add(f);
 
       const top = genesim(t, ['--help']).stdout;

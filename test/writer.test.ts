@@ -161,10 +161,12 @@ describe('one writer at a time', () => {
     const theirs = () => readdirSync(tmp).filter((f) => f.startsWith(`genesim-${killed.child.pid}-`));
     // Tables only, not their indexes: what the next run must name.
     const leftTables = async () => (await loadTables(t)).filter((name) => isGenesimLoadTable(name));
-    await until('the run to be mid-load, with rows in its similarity load table and temp files on disk', async () => {
-      const sims = (await leftTables()).find((name) => name.startsWith('datasets_genesimilarity__genesim_'));
-      if (sims === undefined || theirs().length === 0) return false;
-      return Number((await sql<{ n: string }>(t, `SELECT count(*) AS n FROM ${sims}`))[0]!.n) > 0;
+    // From the server's progress view: the load's transaction holds its table (TRUNCATE, then COPY FREEZE), so counting its rows would wait for the load to end.
+    await until('the run to be mid-load, rows streaming into its similarity load table and temp files on disk', async () => {
+      if (theirs().length === 0) return false;
+      const copying = await sql<{ n: string }>(t, `SELECT p.tuples_processed::text AS n FROM pg_stat_progress_copy p
+        WHERE p.datname = current_database() AND p.relid::regclass::text LIKE 'datasets\\_genesimilarity\\_\\_genesim\\_%'`);
+      return copying.some((r) => Number(r.n) > 0);
     });
     killed.child.kill('SIGKILL');
     assert.equal((await killed.exited).signal, 'SIGKILL');
