@@ -22,19 +22,22 @@ export interface FrozenLoad {
 export async function beginFrozenLoad(pool: pg.Pool, table: string): Promise<FrozenLoad> {
   const client = await pool.connect();
   let open = true;
-  const done = (broken?: boolean) => {
+  const release = (broken: boolean) => {
     if (!open) return;
     open = false;
-    client.release(broken === true ? true : undefined);
+    client.release(broken || undefined);
   };
+  // The TRUNCATE's lock on the load table is held until this ends: the clean-up that drops it waits for that.
+  const rollback = () =>
+    asCleanup(() => client.query('ROLLBACK')).then(
+      () => release(false),
+      () => release(true),
+    );
   try {
     await client.query('BEGIN');
     await client.query(`TRUNCATE ${table}`);
   } catch (err) {
-    await asCleanup(() => client.query('ROLLBACK')).then(
-      () => done(),
-      () => done(true),
-    );
+    await rollback();
     throw err;
   }
   return {
@@ -42,18 +45,12 @@ export async function beginFrozenLoad(pool: pg.Pool, table: string): Promise<Fro
     async commit() {
       try {
         await client.query('COMMIT');
-        done();
+        release(false);
       } catch (err) {
-        done(true);
+        release(true);
         throw err;
       }
     },
-    async abandon() {
-      // The TRUNCATE's lock on the load table is held until this ends: the clean-up that drops it waits for that.
-      await asCleanup(() => client.query('ROLLBACK')).then(
-        () => done(),
-        () => done(true),
-      );
-    },
+    abandon: rollback,
   };
 }
