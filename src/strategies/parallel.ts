@@ -32,6 +32,8 @@ import { WorkerFailedError } from '../errors.js';
 const WORKER = new URL('../../workers/score.js', import.meta.url).href;
 
 interface LoadTotals {
+  /** Written by COPY FREEZE (src/db/frozenLoad.ts): every row frozen, every page all-visible. */
+  frozen: boolean;
   computeSeconds: number;
   encodeSeconds: number;
   bytes: number;
@@ -113,8 +115,8 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     await timer.phase('constraints', builds.length, () => buildIndexes(ctx, builds));
     await timer.phase('foreign_keys', plan.reps.length, async () => {
       for (const r of plan.reps) await addConstraints(main, r);
-      // Written frozen and not rewritten since (carrying the application's columns over updates rows): every page all-visible.
-      const frozen = o.load === 'clustered' && !plan.carried.has(SIM_TABLE);
+      // Still all-visible unless rewritten since (carrying the application's columns over updates rows).
+      const frozen = totals.frozen && !plan.carried.has(SIM_TABLE);
       for (const r of plan.reps) await addForeignKeys(main, r, plan.reps, { byIndex: r === sims && frozen && foreignKeysIndexed(r) });
       for (const r of plan.reps) await restoreOptions(main, r);
     });
@@ -236,7 +238,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   const copies = pLimit(clustered ? 1 : o.connections);
   const slots = pLimit(o.via === 'file' || clustered ? o.threads + 2 * o.connections : o.connections);
   const bar = ctx.events.progress('parallel', clustered ? n * n : n * n - n);
-  const totals: LoadTotals = { computeSeconds: 0, encodeSeconds: 0, bytes: 0, firstTaskAt: Infinity, lastTaskAt: 0, firstCopyAt: Infinity, lastCopyAt: 0 };
+  const totals: LoadTotals = { frozen: frozen !== undefined, computeSeconds: 0, encodeSeconds: 0, bytes: 0, firstTaskAt: Infinity, lastTaskAt: 0, firstCopyAt: Infinity, lastCopyAt: 0 };
   let computed = 0;
   const account = (stats: BlockStats, startedAt: number) => {
     totals.computeSeconds += stats.computeSeconds;
