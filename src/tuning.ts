@@ -57,6 +57,9 @@ export const MAX_AUTO_CONNECTIONS = 4;
  */
 export const DEFAULT_INDEX_MEMORY_MB = 256;
 
+/** --index-memory, or the default. */
+export const indexMemoryOf = (request: TuningRequest): number => request.indexMemoryMb ?? DEFAULT_INDEX_MEMORY_MB;
+
 /** Connections left to the application however busy the server: at least 5, or a tenth of max_connections. */
 export function applicationReserve(maxConnections: number): number {
   return Math.max(5, Math.ceil(maxConnections / 10));
@@ -79,7 +82,7 @@ export function chooseTuning(cores: number, server: ServerFacts, request: Tuning
   // and two builds nothing is spare, and workers there measured slower than none.
   const byCores = server.cores === null ? server.maxParallelMaintenanceWorkers : Math.floor((server.cores - connections) / connections);
   const indexWorkers = Math.max(0, Math.min(share, byCores));
-  const indexMemoryMb = request.indexMemoryMb ?? DEFAULT_INDEX_MEMORY_MB;
+  const indexMemoryMb = indexMemoryOf(request);
 
   const connectionsWhy =
     request.connections !== undefined

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { type Database, withClient } from '../db/connect.js';
 import { readServerFacts } from '../db/serverFacts.js';
 import type { ParallelOptions, ParallelRequest } from '../strategies/types.js';
-import { chooseTuning, DEFAULT_INDEX_MEMORY_MB, MAX_AUTO_CONNECTIONS } from '../tuning.js';
+import { chooseTuning, indexMemoryOf, MAX_AUTO_CONNECTIONS } from '../tuning.js';
 
 /** The pool a run opens before it can ask the server: big enough for any connection count it may choose. */
 export function poolSizeFor(request: ParallelRequest): number {
@@ -16,7 +16,7 @@ export function poolSizeFor(request: ParallelRequest): number {
 export async function tuneParallel(db: Database, request: ParallelRequest, say: (line: string) => void, engineRuns: boolean): Promise<ParallelOptions> {
   // Nothing to size for a run that never starts the engine: no query to the server for it.
   if (!engineRuns) {
-    return { ...request, threads: request.threads ?? availableParallelism(), connections: request.connections ?? 1, indexWorkers: 0, indexMemoryMb: request.indexMemoryMb ?? DEFAULT_INDEX_MEMORY_MB };
+    return { ...request, threads: request.threads ?? availableParallelism(), connections: request.connections ?? 1, indexWorkers: 0, indexMemoryMb: indexMemoryOf(request) };
   }
   const facts = await withClient(db.pool, (client) => readServerFacts(client, db.target.host));
   const tuning = chooseTuning(availableParallelism(), facts, request);
