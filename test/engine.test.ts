@@ -53,6 +53,24 @@ describe('engine: run(job, { signal, onEvent })', () => {
     });
   }
 
+  it('the clustered load COPYs the first blocks while later ones are still being scored (one thread)', async () => {
+    const events: EngineEvent[] = [];
+    const genes = 600;
+    await run(
+      t.config,
+      { action: 'create', strategy: 'parallel', source: { genes, datasets: 400, seed: 1, missing: 0 }, metric: 'cosine', replace: true, parallel: { ...parallel, threads: 1, connections: 1 }, results: path.join(dir, 'order.csv') },
+      { signal: new AbortController().signal, onEvent: (e) => events.push(e) },
+    );
+    const copied = events.filter((e): e is Extract<EngineEvent, { type: 'progress' }> => e.type === 'progress' && e.label === 'parallel' && e.done > 0);
+    const pairs = (genes * (genes - 1)) / 2;
+    assert.ok(copied.length > 3, `${copied.length} blocks`);
+    // In arrival order the single thread would score every block before encoding the first one
+    // for the COPY. Many datasets make scoring slow beside a block's COPY, so the first COPY ends
+    // long before the scoring does.
+    assert.ok(Number(copied[0]!.extra!.scored) < pairs * 0.8, `scored ${copied[0]!.extra!.scored} of ${pairs} pairs before the first COPY ended`);
+    assert.equal(Number(copied.at(-1)!.extra!.scored), pairs);
+  });
+
   it('an update reports the same way; a stopped run rejects after its events', async () => {
     const events: EngineEvent[] = [];
     await run(
