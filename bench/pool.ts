@@ -5,7 +5,7 @@ import Benchmark from 'benchmark';
 import { Piscina } from 'piscina';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { COPY_FORMATS, type CopyFormat } from '../src/encode/sims.js';
+import { COPY_FORMATS, DEFAULT_COPY_FORMAT } from '../src/encode/sims.js';
 import { generateMatrix } from '../src/input/generate.js';
 import { sharedIds, sortBySystematicName } from '../src/input/matrix.js';
 import { type BlockStats, emitTaskFor } from '../src/similarity/block.js';
@@ -23,7 +23,7 @@ const a = await yargs(hideBin(process.argv))
   .option('genes', { type: 'number', default: 3000 })
   .option('datasets', { type: 'number', default: 100 })
   .option('threads', { type: 'array', number: true, default: [1, 2, 4, 8] })
-  .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat })
+  .option('format', { choices: COPY_FORMATS, default: DEFAULT_COPY_FORMAT })
   .option('layout', { choices: ['rows', 'clustered'] as const, default: 'clustered' as const, describe: 'concurrent load tasks, or the clustered load\'s two passes' })
   .option('max-time', { type: 'number', default: 20, describe: 'seconds benchmark.js may spend per pool size' })
   .option('out', { type: 'string', default: 'benchmarks/pool.csv', describe: 'CSV of the results, which `genesim bench` includes in its report' })

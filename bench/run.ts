@@ -3,7 +3,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runCreate } from '../src/commands/create.js';
-import { COPY_FORMATS, type CopyFormat } from '../src/encode/sims.js';
+import { COPY_FORMATS, DEFAULT_COPY_FORMAT } from '../src/encode/sims.js';
 import { resultsCsv, writeResults } from '../src/report/results.js';
 import type { Measurement } from '../src/report/timer.js';
 import { type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from '../src/strategies/types.js';
@@ -22,7 +22,7 @@ const a = await yargs(hideBin(process.argv))
   .option('max-genes-baseline', { type: 'number', default: 500, describe: 'baseline takes hours beyond this' })
   .option('threads', { type: 'number', default: availableParallelism() })
   .option('via', { choices: VIAS, default: 'file' as Via })
-  .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat })
+  .option('format', { choices: COPY_FORMATS, default: DEFAULT_COPY_FORMAT })
   .option('load', { choices: LOADS, default: 'clustered' as Load })
   .option('out', { type: 'string', default: path.join('bench', 'results') })
   .strict()

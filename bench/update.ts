@@ -11,6 +11,7 @@ import { runUpdate, UPDATE_STRATEGIES, type UpdateStrategy } from '../src/update
 import { benchConfig } from './database.js';
 import { withNewDataset } from '../src/bench/matrices.js';
 import { median } from '../src/bench/stats.js';
+import { DEFAULT_COPY_FORMAT } from '../src/encode/sims.js';
 
 /**
  * The lab's everyday job: a matrix A is in the database, a new dataset arrives (matrix B = A
@@ -38,7 +39,7 @@ writeFileSync(files.A, formatTsv(A));
 writeFileSync(files.B, formatTsv(B));
 writeFileSync(files.C, formatTsv(C));
 
-const parallel: ParallelRequest = { threads: a.threads, via: 'file', format: 'text', load: 'clustered' };
+const parallel: ParallelRequest = { threads: a.threads, via: 'file', format: DEFAULT_COPY_FORMAT, load: 'clustered' };
 const total = (ms: Measurement[]) => ms.find((m) => m.metric.endsWith('_total'))!.seconds!;
 const { config, stop } = await benchConfig(say);
 const rows: string[] = ['| strategy | genes | create s | update (new dataset) s | rows written | --changed-only (one gene) s | rows written |', '|---|---:|---:|---:|---:|---:|---:|'];

@@ -7,6 +7,7 @@ import { clientConfig } from '../src/db/connect.js';
 import type { ServerTarget } from '../src/db/embedded.js';
 import { benchConfig } from './database.js';
 import { median } from '../src/bench/stats.js';
+import { DEFAULT_COPY_FORMAT } from '../src/encode/sims.js';
 
 /**
  * The upsert strategy's last step, two ways: INSERT ... ON CONFLICT DO UPDATE against MERGE
@@ -39,7 +40,7 @@ await runCreate(
     source: { genes: a.genes, datasets: 100, seed: 1, missing: 0 },
     metric: 'cosine',
     replace: true,
-    parallel: { threads, connections: Math.min(threads, 4), via: 'file', format: 'text', load: 'clustered' },
+    parallel: { threads, connections: Math.min(threads, 4), via: 'file', format: DEFAULT_COPY_FORMAT, load: 'clustered' },
     results: 'bench/results/runs/upsert-create.csv',
   },
   () => undefined,

@@ -10,7 +10,7 @@ import { runGenerate } from './commands/generate.js';
 import { runMigrate } from './commands/migrate.js';
 import type { MatrixSource } from './commands/source.js';
 import { type Config, loadConfig, loadServerConfig, readEnv } from './config.js';
-import { COPY_FORMATS, type CopyFormat } from './encode/sims.js';
+import { COPY_FORMATS, type CopyFormat, DEFAULT_COPY_FORMAT } from './encode/sims.js';
 import type { OnEvent } from './engine/events.js';
 import { type Job, run } from './engine/run.js';
 import { describeFailure, EXIT, InterruptedError, STOP_SIGNALS, type StopSignal, UsageError } from './errors.js';
@@ -172,7 +172,7 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
       describe: `parallel: maintenance_work_mem of each index build, MB (default ${DEFAULT_INDEX_MEMORY_MB}); the server needs connections × this at once. More is not faster: measured here, 256 MB beat 1 GB by a third (README, Tuning)`,
     },
     via: { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' },
-    format: { choices: COPY_FORMATS, default: 'text' as CopyFormat, describe: 'parallel: COPY text or binary' },
+    format: { choices: COPY_FORMATS, default: DEFAULT_COPY_FORMAT, describe: 'parallel: COPY binary, or text (temp files readable as TSV)' },
     load: { choices: LOADS, default: 'clustered' as Load, describe: 'parallel: one COPY stream in gene1 order (table clustered by gene1), or concurrent streams' },
     'tmp-dir': { type: 'string', describe: 'directory for temp files (default: GENESIM_TMP_DIR, else the OS temp dir)' },
     'wait-lock': { type: 'number', default: 0, describe: 'if another genesim run is writing to the database, wait up to SECONDS for it instead of refusing (exit 3)' },
@@ -380,7 +380,7 @@ export function buildCli(argv: string[]) {
               replace: true,
               threads: defaultThreads,
               via: 'file',
-              format: 'text',
+              format: DEFAULT_COPY_FORMAT,
               load: 'clustered',
             },
             'parallel',
