@@ -1,10 +1,11 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { availableParallelism } from 'node:os';
-import { measureFloor, writeFloorFile } from '../src/bench/floor.js';
+import pg from 'pg';
+import { measureFloor, prepareFloorDatabase, writeFloorFile } from '../src/bench/floor.js';
 import { runCreate } from '../src/commands/create.js';
 import { noticesTo } from '../src/engine/events.js';
-import { COPY_FORMATS, type CopyFormat } from '../src/encode/sims.js';
+import { COPY_FORMATS, DEFAULT_COPY_FORMAT } from '../src/encode/sims.js';
 import type { Measurement } from '../src/report/timer.js';
 import { removeTemp } from '../src/tempFiles.js';
 import { clientConfig } from '../src/db/connect.js';
@@ -16,9 +17,9 @@ import { median } from '../src/bench/stats.js';
 
 /**
  * genesim's parallel create against PostgreSQL's own load path on the same rows, in the same
- * invocation: a prepared TSV loaded by server-side COPY into a bare table, then Django's
- * constraints built one after another with the server's default settings. The ratio of the
- * two is what carries over to other machines.
+ * invocation, each in a fresh database: a prepared TSV loaded by server-side COPY into a bare
+ * table, then Django's constraints built one after another with the server's default
+ * settings. The ratio of the two is what carries over to other machines.
  */
 const a = await yargs(hideBin(process.argv))
   .option('genes', { type: 'number', default: 6500 })
@@ -28,7 +29,7 @@ const a = await yargs(hideBin(process.argv))
   .option('connections', { type: 'number' })
   .option('index-memory', { type: 'number', describe: "each index build's maintenance_work_mem, MB (genesim's default when unset)" })
   .option('via', { choices: VIAS, default: 'file' as Via })
-  .option('format', { choices: COPY_FORMATS, default: 'text' as CopyFormat })
+  .option('format', { choices: COPY_FORMATS, default: DEFAULT_COPY_FORMAT })
   .option('load', { choices: LOADS, default: 'clustered' as Load })
   .option('out', { type: 'string', default: 'bench/results' })
   .strict()
@@ -37,16 +38,46 @@ const a = await yargs(hideBin(process.argv))
 const say = (line: string) => process.stderr.write(`floor: ${line}\n`);
 
 const prepareFile = () => writeFloorFile({ genes: a.genes, datasets: a.datasets, seed: 1 }, '/tmp');
-const floor = async (target: ServerTarget, file: string) => (await measureFloor(clientConfig(target), file, a.genes * a.genes)).measurements;
+type BenchConfig = Awaited<ReturnType<typeof benchConfig>>['config'];
 
-async function genesim(config: Awaited<ReturnType<typeof benchConfig>>['config'], run: number): Promise<Measurement[]> {
+/**
+ * Each side of each run starts from a database of its own, as in `genesim bench`: the floor
+ * makes a new table, and genesim creates into empty tables (no previous matrix to drop in its
+ * timing). Made and dropped outside the timings.
+ */
+let databases = 0;
+async function inFreshDatabase<T>(target: ServerTarget, work: (fresh: ServerTarget) => Promise<T>): Promise<T> {
+  const name = `genesim_floor_${process.pid}_${++databases}`;
+  const admin = new pg.Client({ ...clientConfig(target), database: 'postgres' });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+    try {
+      return await work({ ...target, database: name });
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+const floor = (target: ServerTarget, file: string) =>
+  inFreshDatabase(target, async (fresh) => {
+    await prepareFloorDatabase(clientConfig(fresh), a.genes);
+    return (await measureFloor(clientConfig(fresh), file, a.genes * a.genes)).measurements;
+  });
+
+const genesim = (config: BenchConfig, run: number) => inFreshDatabase(config.db as ServerTarget, (fresh) => genesimIn({ ...config, db: fresh }, run));
+
+async function genesimIn(config: BenchConfig, run: number): Promise<Measurement[]> {
   const outcome = await runCreate(
     config,
     {
       strategy: 'parallel',
       source: { genes: a.genes, datasets: a.datasets, seed: 1, missing: 0 },
       metric: 'cosine',
-      replace: true,
+      replace: false,
       results: `${a.out}/runs/floor-parallel-${a.genes}-${run}.csv`,
       parallel: { threads: a.threads, connections: a.connections ?? Math.min(a.threads, 4), via: a.via, format: a.format, load: a.load, indexMemoryMb: a['index-memory'] },
     },

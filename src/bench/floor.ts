@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { TextSimEncoder } from '../encode/sims.js';
 import { encodedChunks } from '../encode/stream.js';
+import { migrate } from '../db/migrate.js';
 import { generateMatrix } from '../input/generate.js';
 import { sortBySystematicName } from '../input/matrix.js';
 import { type Measurement, Stopwatch, Timer } from '../report/timer.js';
@@ -47,9 +48,16 @@ export async function writeFloorFile(m: FloorMatrix, dir?: string): Promise<stri
   return file;
 }
 
-/** Genes with ids 1..N, which the floor's foreign keys point at. */
-export async function insertFloorGenes(c: pg.ClientBase, genes: number): Promise<void> {
-  await c.query(`INSERT INTO datasets_gene (id, systematic_name) SELECT g, 'FLOOR' || g FROM generate_series(1, $1::int) AS g`, [genes]);
+/** An empty database made ready for the floor: genesim's schema and genes with ids 1..N, which the floor's foreign keys point at. */
+export async function prepareFloorDatabase(config: pg.ClientConfig, genes: number): Promise<void> {
+  const c = new pg.Client(config);
+  await c.connect();
+  try {
+    await migrate(c);
+    await c.query(`INSERT INTO datasets_gene (id, systematic_name) SELECT g, 'FLOOR' || g FROM generate_series(1, $1::int) AS g`, [genes]);
+  } finally {
+    await c.end();
+  }
 }
 
 /** Server-side COPY of `file`; if the server cannot read it (another machine, no privilege), the same bytes through COPY FROM STDIN. */

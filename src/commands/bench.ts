@@ -6,9 +6,8 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import { clientConfig, resolveServer } from '../db/connect.js';
 import type { ServerTarget } from '../db/embedded.js';
-import { migrate } from '../db/migrate.js';
 import { runCli } from '../bench/child.js';
-import { insertFloorGenes, measureFloor, writeFloorFile } from '../bench/floor.js';
+import { measureFloor, prepareFloorDatabase, writeFloorFile } from '../bench/floor.js';
 import { describeMachine } from '../bench/machine.js';
 import { writeUpdateTarget } from '../bench/matrices.js';
 import { type ProxyProcess, type ProxyUsage, startProxyProcess } from '../bench/proxyControl.js';
@@ -132,14 +131,7 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
   async function floorRun(genes: number, repeat: number, file: string): Promise<void> {
     const db = await freshDatabase();
     try {
-      const c = new pg.Client({ ...clientConfig(target), database: db });
-      await c.connect();
-      try {
-        await migrate(c);
-        await insertFloorGenes(c, genes);
-      } finally {
-        await c.end();
-      }
+      await prepareFloorDatabase({ ...clientConfig(target), database: db }, genes);
       const { measurements, mode } = await measureFloor({ ...clientConfig(target), database: db }, file, genes * genes);
       const s = (k: string) => measurements.find((m) => m.metric === `floor_${k}`)!.seconds!;
       floors.push({ genes, repeat, seconds: s('total'), copySeconds: s('copy'), constraintsSeconds: s('constraints'), mode });
