@@ -50,6 +50,11 @@ describe('engine: run(job, { signal, onEvent })', () => {
       assert.ok(last.size > 0, 'progress was reported');
       for (const [label, p] of last) assert.equal(p.done, p.total, `${label} reached its total`);
       assert.ok(events.some((e) => e.type === 'notice' && /40 genes × 5 datasets, 1,600 similarity rows/.test(e.message)));
+      if (strategy === 'parallel') {
+        // The data values are written while the similarity table's keys are checked, inside that phase.
+        const started = events.flatMap((e) => (e.type === 'phase' && e.state === 'start' ? [e.name] : []));
+        assert.ok(started.indexOf('parallel_foreign_keys') < started.indexOf('parallel_create_data'), started.join(' '));
+      }
     });
   }
 

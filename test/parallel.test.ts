@@ -15,15 +15,22 @@ async function constraintsOf(t: TestDatabase): Promise<string[]> {
   return [...rows, ...indexes].map((r) => r.c);
 }
 
+async function dataChecksum(t: TestDatabase): Promise<string> {
+  const [r] = await sql<{ md5: string }>(t, "SELECT md5(string_agg(concat_ws(',', id, gene_id, dataset_id, value), ';' ORDER BY id)) AS md5 FROM datasets_data");
+  return r!.md5;
+}
+
 describe('parallel strategy', () => {
   let t: TestDatabase;
   let reference: { rows: number; md5: string };
+  let dataReference: string;
   let djangoConstraints: string[];
   const tmpDir = mkdtempSync(path.join(tmpdir(), 'genesim-parallel-'));
   before(async () => {
     t = await createTestDatabase();
     await create(t, 'copyfrom');
     reference = await simChecksum(t);
+    dataReference = await dataChecksum(t);
     djangoConstraints = await constraintsOf(t);
   });
   after(async () => {
@@ -134,10 +141,26 @@ describe('parallel strategy', () => {
     assert.deepEqual(await loadTables(t), []);
   });
 
+  it('a rebuilt table with a key into the data values (an application\'s own) has them filled before its keys are checked', async () => {
+    const counts = await tableCounts(t);
+    await sql(t, 'ALTER TABLE datasets_datasetsimilarity ADD COLUMN test_data_id integer REFERENCES datasets_data (id)');
+    try {
+      await create(t, 'parallel', { replace: true, tmpDir });
+      assert.deepEqual(await tableCounts(t), counts);
+      assert.deepEqual(await simChecksum(t), reference);
+      const [fk] = await sql<{ valid: boolean }>(t, "SELECT convalidated AS valid FROM pg_constraint WHERE conrelid = 'datasets_datasetsimilarity'::regclass AND contype = 'f' AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = 'datasets_datasetsimilarity'::regclass AND attname = 'test_data_id')]");
+      assert.equal(fk?.valid, true);
+    } finally {
+      await sql(t, 'ALTER TABLE datasets_datasetsimilarity DROP COLUMN test_data_id');
+    }
+  });
+
   it('creates into empty tables and refuses tables with data without --replace', async () => {
     await sql(t, 'TRUNCATE datasets_genesimilarity, datasets_datasetsimilarity, datasets_data, datasets_gene, datasets_dataset RESTART IDENTITY');
     await create(t, 'parallel', { tmpDir });
     assert.deepEqual(await simChecksum(t), reference);
+    // The data values, written late (while the similarity keys are checked), are the classic strategy's to the id.
+    assert.equal(await dataChecksum(t), dataReference);
     await assert.rejects(create(t, 'parallel', { tmpDir }), /--replace/);
   });
 });

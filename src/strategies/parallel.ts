@@ -26,7 +26,7 @@ import { removeTemp, tempPath } from '../tempFiles.js';
 import type { StreamMessage, WorkerTask } from '../../workers/score.js';
 import { throwIfAborted } from './classic.js';
 import { copyChunks, type CopyHow, copySink, copyStream } from './sinks.js';
-import { numberingSink, writeReferenceTables } from './referenceTables.js';
+import { numberingSink, type ReferenceIds, writeDataValues, writeReferenceTables } from './referenceTables.js';
 import type { RunContext, Strategy, WorkerFault } from './types.js';
 import { WorkerFailedError } from '../errors.js';
 
@@ -56,6 +56,12 @@ export interface BesideFill {
   fill: (main: pg.PoolClient) => Promise<void>;
   /** Per table, the value its id sequence takes in the swap (tables absent: left as they are). */
   sequenceValues: () => Map<string, number>;
+  /**
+   * A table nothing else references, filled later: while the similarity table's foreign keys
+   * are checked on `main` (one backend, the other cores idle), on a connection of its own,
+   * followed by its index builds. Its own keys and constraints are added after that.
+   */
+  late?: { table: string; fill: (client: pg.PoolClient) => Promise<void> };
 }
 
 /**
@@ -82,7 +88,12 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     await refuseIfDatabaseDiskShort(main, ctx.db.target.host, n);
     loadTablesMade = true;
     for (const r of plan.reps) await createLoadTable(main, r);
+    // Not when another rebuilt table has a key into it (an application's own): then it is filled with the others.
+    const lateRep = side.late ? plan.reps.find((r) => r.cat.name === side.late!.table) : undefined;
+    const referenced = (target: Replacement) => plan.reps.some((r) => r.cat.constraints.some((c) => c.type === 'f' && c.referencedOid === target.cat.oid));
+    const late = lateRep && !referenced(lateRep) ? lateRep : undefined;
     await side.fill(main);
+    if (side.late && !late) await side.late.fill(main);
     throwIfAborted(ctx.signal);
     const prepared = prepare(m.values, n, m.datasets.length, ctx.metric);
     const blocks = planLoadBlocks(n, o.threads);
@@ -112,14 +123,28 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     timer.record('copy_bytes', null, totals.bytes);
     if (plan.carried.has(SIM_TABLE)) await timer.phase('carry_columns', n * n, () => carryColumns(main, plan, SIM_TABLE));
 
-    const builds = plan.reps.flatMap(indexBuilds);
+    const early = plan.reps.filter((r) => r !== late);
+    const builds = early.flatMap(indexBuilds);
     await timer.phase('constraints', builds.length, () => buildIndexes(ctx, builds));
+    // Still all-visible unless rewritten since (carrying the application's columns over updates rows).
+    const frozen = totals.frozen && !plan.carried.has(SIM_TABLE);
+    const keysAndConstraints = async (reps: Replacement[]) => {
+      for (const r of reps) await addConstraints(main, r);
+      for (const r of reps) await addForeignKeys(main, r, plan.reps, { byIndex: r === sims && frozen && foreignKeysIndexed(r) });
+      for (const r of reps) await restoreOptions(main, r);
+    };
     await timer.phase('foreign_keys', plan.reps.length, async () => {
-      for (const r of plan.reps) await addConstraints(main, r);
-      // Still all-visible unless rewritten since (carrying the application's columns over updates rows).
-      const frozen = totals.frozen && !plan.carried.has(SIM_TABLE);
-      for (const r of plan.reps) await addForeignKeys(main, r, plan.reps, { byIndex: r === sims && frozen && foreignKeysIndexed(r) });
-      for (const r of plan.reps) await restoreOptions(main, r);
+      if (!late) return keysAndConstraints(early);
+      const lateBuilds = indexBuilds(late);
+      await bothOrCancel(ctx, [
+        keysAndConstraints(early),
+        withClient(ctx.db.pool, async (client) => {
+          await side.late!.fill(client);
+          await buildIndexes(ctx, lateBuilds, 1);
+        }),
+      ]);
+      // Its keys point at the gene table, which the similarity table's key checks lock meanwhile.
+      await keysAndConstraints([late]);
     });
     await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${plan.reps.map((r) => r.load).join(', ')}`));
     throwIfAborted(ctx.signal);
@@ -166,6 +191,24 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
   }
 }
 
+/**
+ * Two pieces of work at once: the first failure is the one thrown, and the other is cancelled
+ * (its statements on the server) and waited for, so the caller's clean-up finds nothing running.
+ */
+async function bothOrCancel(ctx: RunContext, work: Promise<unknown>[]): Promise<void> {
+  let first: { err: unknown } | undefined;
+  await Promise.allSettled(
+    work.map((w) =>
+      w.catch(async (err: unknown) => {
+        if (first) return;
+        first = { err };
+        await ctx.db.cancelRunning();
+      }),
+    ),
+  );
+  if (first) throw first.err;
+}
+
 /** The longest wait of a reader of the application's while the swap ran. */
 function recordReaders(ctx: RunContext, stats: ReaderStats): void {
   ctx.timer.record('reader_stall_max', stats.maxSeconds, stats.queries);
@@ -197,14 +240,17 @@ export const parallelStrategy: Strategy = {
     const geneIds = freshIds(n);
     const sink = numberingSink(copySink);
     const tables = loadTableNames(plan);
+    let ids: ReferenceIds | undefined;
     await buildAndSwap(ctx, geneIds, {
       plan,
       // Again, where it binds: the application may have written since the first check.
       check: (main) => requireEmpty(main, ctx.replace).then(() => undefined),
       fill: async (main) => {
-        const ids = await writeReferenceTables(ctx, main, sink, tables);
+        ids = await writeReferenceTables(ctx, main, sink, tables, { values: false });
         if (ids.geneIds.some((id, i) => id !== geneIds[i])) throw new Error('gene ids did not come out as 1..N; the load used those');
       },
+      // The data values: nothing references them, and at 6,500 genes they took 1.1 s of one core before the load.
+      late: { table: 'datasets_data', fill: (client) => writeDataValues(ctx, client, sink, ids!, tables) },
       sequenceValues: () =>
         new Map([...plan.reps.map((r) => [r.cat.name, sink.counts.get(r.load) ?? 0] as [string, number]), [SIM_TABLE, n * n]]),
     });
@@ -433,12 +479,12 @@ function connectionLost(err: Error): Error {
  * Every load table's index builds, spread over the connections as each becomes free, longest
  * first (src/db/indexOrder.ts). Each build's time is recorded as `index:<live index name>`.
  */
-async function buildIndexes(ctx: RunContext, builds: IndexBuild[]): Promise<void> {
-  const connections = pLimit(Math.min(ctx.parallel.connections, Math.max(builds.length, 1)));
+async function buildIndexes(ctx: RunContext, builds: IndexBuild[], connections = ctx.parallel.connections): Promise<void> {
+  const limit = pLimit(Math.min(connections, Math.max(builds.length, 1)));
   const order = orderIndexBuilds(builds, SIM_TABLE, ctx.parallel.load === 'clustered' ? 'gene1_id' : null);
   await Promise.all(
     order.map((build) =>
-      connections(() =>
+      limit(() =>
         withClient(ctx.db.pool, async (client) => {
           throwIfAborted(ctx.signal);
           for (const setting of indexBuildSettings(ctx.parallel.indexWorkers, ctx.parallel.indexMemoryMb)) await client.query(setting);

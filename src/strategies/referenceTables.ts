@@ -56,9 +56,16 @@ export function* dataRows(m: Matrix, ids: ReferenceIds): Generator<unknown[]> {
 
 /**
  * Datasets, genes, their values and the dataset similarities: every table but the big one,
- * written through the strategy's own sink and timed as their own phases.
+ * written through the strategy's own sink and timed as their own phases. With `values: false`
+ * the data values are left for `writeDataValues`.
  */
-export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBase, sink: RowSink, tables: Record<string, string> = {}): Promise<ReferenceIds> {
+export async function writeReferenceTables(
+  ctx: RunContext,
+  client: pg.ClientBase,
+  sink: RowSink,
+  tables: Record<string, string> = {},
+  o: { values: boolean } = { values: true },
+): Promise<ReferenceIds> {
   const { matrix: m, timer } = ctx;
   const name = (t: string) => tables[t] ?? t;
   const datasets = { rows: 0 };
@@ -74,12 +81,7 @@ export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBas
   );
   const geneIds = await idsInOrder(client, name('datasets_gene'), 'systematic_name', m.genes);
   const ids = { geneIds, datasetIds };
-  // Every table is counted and can be stopped: with one round trip a row even the small ones
-  // take seconds, and a stop (Ctrl-C, the bench's budget) must not wait for them.
-  const data = { rows: 0 };
-  await timer.phase('create_data', m.values.length - countMissing(m), () =>
-    stoppable(ctx, 'create_data', data, () => sink.rows(client, name('datasets_data'), ['gene_id', 'dataset_id', 'value'], counted(abortable(dataRows(m, ids), ctx.signal), data))),
-  );
+  if (o.values) await writeDataValues(ctx, client, sink, ids, tables);
   const dsims = datasetSimilarityRows(m, datasetIds, ctx.metric);
   const dsimsSent = { rows: 0 };
   await timer.phase('create_dataset_sims', dsims.length, () =>
@@ -88,6 +90,19 @@ export async function writeReferenceTables(ctx: RunContext, client: pg.ClientBas
     ),
   );
   return ids;
+}
+
+/** The data values, timed as `create_data`. */
+export async function writeDataValues(ctx: RunContext, client: pg.ClientBase, sink: RowSink, ids: ReferenceIds, tables: Record<string, string> = {}): Promise<void> {
+  const m = ctx.matrix;
+  // Every table is counted and can be stopped: with one round trip a row even the small ones
+  // take seconds, and a stop (Ctrl-C, the bench's budget) must not wait for them.
+  const data = { rows: 0 };
+  await ctx.timer.phase('create_data', m.values.length - countMissing(m), () =>
+    stoppable(ctx, 'create_data', data, () =>
+      sink.rows(client, tables['datasets_data'] ?? 'datasets_data', ['gene_id', 'dataset_id', 'value'], counted(abortable(dataRows(m, ids), ctx.signal), data)),
+    ),
+  );
 }
 
 /**
