@@ -8,7 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { COPY_FORMATS, DEFAULT_COPY_FORMAT } from '../src/encode/sims.js';
 import { generateMatrix } from '../src/input/generate.js';
 import { sharedIds, sortBySystematicName } from '../src/input/matrix.js';
-import { type BlockStats, emitTaskFor } from '../src/similarity/block.js';
+import { type BlockStats, blockBounds, emitTaskFor } from '../src/similarity/block.js';
 import { prepare, toBuffers } from '../src/similarity/kernel.js';
 import { planLoadBlocks } from '../src/similarity/planner.js';
 import type { WorkerTask } from '../workers/score.js';
@@ -49,13 +49,14 @@ async function computeAndWrite(pool: Piscina, threads: number): Promise<void> {
     // The clustered load's two passes: raw scores and their transpose, then gene1 rows encoded from them.
     await Promise.all(
       blocks.map((b) =>
-        pool.run({ ...base, start: b.start, end: b.end, kind: 'triangle', upperFile: file('upper', b.index), lowerFile: file('lower', b.index) } satisfies WorkerTask),
+        pool.run({ ...base, start: b.start, end: b.end, kind: 'triangle', upperFile: file('upper', b.index), lowerFile: file('lower', 0) } satisfies WorkerTask),
       ),
     );
+    const bounds = blockBounds(blocks, n);
     await Promise.all(
       blocks.map((b, k) => {
-        const scored = blocks.slice(0, k + 1).map((l) => ({ start: l.start, end: l.end, upperFile: file('upper', l.index), lowerFile: file('lower', l.index) }));
-        return pool.run({ kind: 'emit', ...emitTaskFor(base, n, scored), via: 'file', file: file('emit', b.index) } satisfies WorkerTask) as Promise<BlockStats>;
+        const files = { upperFile: file('upper', b.index), lowerFile: file('lower', 0) };
+        return pool.run({ kind: 'emit', ...emitTaskFor(base, n, bounds, k, files), via: 'file', file: file('emit', b.index) } satisfies WorkerTask) as Promise<BlockStats>;
       }),
     );
   }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { serialize } from 'node:v8';
+import { blockBounds, emitTaskFor } from '../src/similarity/block.js';
 import { diagonalId, pairCount, pairId, pairsBefore, totalRows } from '../src/similarity/pairs.js';
 import { blockSizeFor, planBlocks, planLoadBlocks } from '../src/similarity/planner.js';
 
@@ -57,4 +59,22 @@ describe('row-block planner', () => {
       for (const b of blocks.slice(0, -1)) assert.ok((b.end - b.start) * n <= Math.max(2 * size, n), `block ${b.index}: ${b.end - b.start} rows`);
     });
   }
+});
+
+describe('clustered emit tasks', () => {
+  it('a task for the last of 633 blocks (20,000 genes) clones to about the same size as one for the second block', () => {
+    const n = 20000;
+    const blocks = planLoadBlocks(n, 2);
+    const bounds = blockBounds(blocks, n);
+    const base = { geneIds: new SharedArrayBuffer(4 * n), metric: 'cosine', format: 'binary' as const };
+    const files = { upperFile: '/tmp/genesim-upper-0123abcd.i16', lowerFile: '/tmp/genesim-lower-0123abcd.i16' };
+    // The shared id buffer is passed by reference, never copied: measure the rest.
+    const size = (k: number) => serialize({ ...emitTaskFor(base, n, bounds, k, files), geneIds: null }).length;
+    // What travels grows by one boundary (4 bytes) a block: a name and an object a block made
+    // the 633rd task about 50 KB, built, cloned and read back for every task.
+    assert.ok(size(blocks.length - 1) - size(1) <= 4 * blocks.length, `${size(1)} bytes for block 1, ${size(blocks.length - 1)} for block ${blocks.length - 1}`);
+    const task = emitTaskFor(base, n, bounds, blocks.length - 1, files);
+    assert.deepEqual([task.start, task.end], [blocks.at(-1)!.start, n]);
+    assert.deepEqual(Array.from(task.bounds), [...blocks.map((b) => b.start), n]);
+  });
 });

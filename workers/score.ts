@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import {
   type BlockStats,
@@ -8,6 +8,8 @@ import {
   type EmitTask,
   emitClustered,
   encodeBlock,
+  lowerAt,
+  type ScoreFile,
   type TriangleTask,
 } from '../src/similarity/block.js';
 import type { WorkerFault } from '../src/strategies/types.js';
@@ -26,10 +28,29 @@ export type WorkerTask =
 /** Messages a stream task posts: chunks (their memory transferred) and a final end marker. */
 export type StreamMessage = { chunk: ArrayBuffer; offset: number; length: number } | { end: true };
 
-function readScores(file: string, at: number, into: Int16Array): void {
+/** A raw score file (2-byte values) open for reads at value offsets. */
+function openScores(file: string): ScoreFile {
   const fd = openSync(file, 'r');
+  return {
+    read(at, into, intoAt, length) {
+      const bytes = 2 * length;
+      // A read may return less than asked (it never does for a local file, but nothing promises that).
+      for (let done = 0; done < bytes; ) {
+        const got = readSync(fd, into, 2 * intoAt + done, bytes - done, 2 * at + done);
+        if (got === 0) throw new Error(`${file}: ended ${bytes - done} bytes early`);
+        done += got;
+      }
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** Writes a block's lower part at its place in the shared lower file, creating the file if no block has yet (never truncating it). */
+function writeLower(task: TriangleTask, lower: Int16Array): void {
+  const fd = openSync(task.lowerFile, constants.O_WRONLY | constants.O_CREAT);
   try {
-    readSync(fd, into, 0, into.byteLength, at * 2);
+    const position = 2 * lowerAt(task.matrix.n, task.start);
+    for (let done = 0; done < lower.byteLength; ) done += writeSync(fd, lower, done, lower.byteLength - done, position + done);
   } finally {
     closeSync(fd);
   }
@@ -84,11 +105,11 @@ export default async function scoreBlock(task: WorkerTask): Promise<BlockStats> 
     case 'triangle': {
       const { stats, upper, lower } = computeTriangle(task);
       writeFileSync(task.upperFile, upper);
-      writeFileSync(task.lowerFile, lower);
+      writeLower(task, lower);
       return stats;
     }
     case 'emit':
-      return toDestination(task, (out) => emitClustered(task, readScores, faulty(out, task.fault)));
+      return toDestination(task, (out) => emitClustered(task, openScores, faulty(out, task.fault)));
   }
 }
 

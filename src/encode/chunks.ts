@@ -10,6 +10,13 @@ export const CHUNK_BYTES = 256 * 1024;
  * same buffer is reused, so memory stays at one chunk. Without one, chunks queue for `take`
  * and each gets a buffer of its own, since an asynchronous consumer may still hold it.
  */
+/**
+ * The buffer of the last synchronous writer on this thread, for the next one. A worker runs
+ * hundreds of tasks, each with a writer of its own: a fresh 256 KB each time was memory
+ * outside the JS heap that its garbage collector, counting the heap, freed late.
+ */
+let spare: Buffer | undefined;
+
 export class ChunkWriter {
   buf: Buffer;
   pos = 0;
@@ -20,7 +27,20 @@ export class ChunkWriter {
     private readonly sink?: (chunk: Buffer) => void,
     private readonly chunkBytes = CHUNK_BYTES,
   ) {
-    this.buf = Buffer.allocUnsafe(chunkBytes);
+    if (sink && spare?.length === chunkBytes) {
+      this.buf = spare;
+      spare = undefined;
+    } else {
+      this.buf = Buffer.allocUnsafe(chunkBytes);
+    }
+  }
+
+  /** Cuts the last chunk; a synchronous writer then hands its buffer to the next one (and gets a new one if written to again). */
+  finish(): void {
+    this.cut();
+    if (!this.sink) return;
+    spare = this.buf;
+    this.buf = Buffer.alloc(0);
   }
 
   /** Makes room for `n` more bytes, cutting a chunk if needed. */

@@ -50,7 +50,7 @@ export abstract class SimEncoder extends ChunkWriter {
   begin(): void {}
   /** Bytes the format wants after the last row of a COPY stream; also cuts the last chunk. */
   end(): void {
-    this.cut();
+    this.finish();
   }
 
   diagonal(from: number, to: number): void {
@@ -107,6 +107,38 @@ function idTexts(ids: Int32Array): { bytes: Uint8Array; start: Int32Array } {
   return lastIds;
 }
 
+/**
+ * A score table: the bytes of every score from -1.000 to 1.000 back to back, and where each
+ * begins. Built once a thread and shared by its encoders: a worker builds hundreds of encoders,
+ * and a table apiece was thousands of small buffers each time.
+ */
+interface ScoreTable {
+  bytes: Buffer;
+  start: Int32Array;
+}
+
+function scoreTable(pieces: Buffer[]): ScoreTable {
+  const start = new Int32Array(pieces.length + 1);
+  pieces.forEach((p, k) => (start[k + 1] = start[k]! + p.length));
+  return { bytes: Buffer.concat(pieces), start };
+}
+
+let textTable: ScoreTable | undefined;
+const textScores = () => (textTable ??= scoreTable(Array.from({ length: 2001 }, (_, k) => Buffer.from(`${milliText(k - 1000)}\n`, 'latin1'))));
+
+let binaryTable: ScoreTable | undefined;
+/** Each score as a binary COPY field: its length, then the numeric. */
+const binaryScores = () =>
+  (binaryTable ??= scoreTable(
+    Array.from({ length: 2001 }, (_, k) => {
+      const numeric = numericBytes(k - 1000);
+      const field = Buffer.alloc(4 + numeric.length);
+      field.writeInt32BE(numeric.length, 0);
+      numeric.copy(field, 4);
+      return field;
+    }),
+  ));
+
 export class TextSimEncoder extends SimEncoder {
   private readonly scoreBytes: Uint8Array;
   private readonly scoreStart: Int32Array;
@@ -117,10 +149,7 @@ export class TextSimEncoder extends SimEncoder {
   constructor(o: SimEncoderOptions, sink?: (chunk: Buffer) => void) {
     super(o, sink);
     this.metricBytes = Buffer.from(`\t${o.metric}\t`);
-    const scores = Array.from({ length: 2001 }, (_, k) => `${milliText(k - 1000)}\n`);
-    this.scoreStart = new Int32Array(2002);
-    scores.forEach((s, k) => (this.scoreStart[k + 1] = this.scoreStart[k]! + s.length));
-    this.scoreBytes = Buffer.from(scores.join(''), 'latin1');
+    ({ bytes: this.scoreBytes, start: this.scoreStart } = textScores());
     ({ bytes: this.idBytes, start: this.idStart } = idTexts(o.geneIds));
   }
 
@@ -194,16 +223,7 @@ export class BinarySimEncoder extends SimEncoder {
     this.metricField = Buffer.alloc(4 + metric.length);
     this.metricField.writeInt32BE(metric.length, 0);
     metric.copy(this.metricField, 4);
-    const fields = Array.from({ length: 2001 }, (_, k) => {
-      const numeric = numericBytes(k - 1000);
-      const field = Buffer.alloc(4 + numeric.length);
-      field.writeInt32BE(numeric.length, 0);
-      numeric.copy(field, 4);
-      return field;
-    });
-    this.scoreStart = new Int32Array(2002);
-    fields.forEach((f, k) => (this.scoreStart[k + 1] = this.scoreStart[k]! + f.length));
-    this.scoreBytes = Buffer.concat(fields);
+    ({ bytes: this.scoreBytes, start: this.scoreStart } = binaryScores());
   }
 
   override begin(): void {
@@ -215,7 +235,7 @@ export class BinarySimEncoder extends SimEncoder {
     this.reserve(2);
     this.buf.writeInt16BE(-1, this.pos);
     this.pos += 2;
-    this.cut();
+    this.finish();
   }
 
   protected put(id: number, a: number, b: number, milli: number): void {

@@ -36,13 +36,15 @@ function viewsOf(task: BlockTask): { prepared: Prepared; geneIds: Int32Array } {
 /**
  * Per-thread scratch arrays, grown to the largest task and reused. Allocating a block's score
  * arrays afresh for every task left garbage that each worker's heap collected late: peak RSS
- * then grew with the number and size of tasks (N), not with the matrix (N·D).
+ * then grew with the number and size of tasks (N), not with the matrix (N·D). They grow by
+ * half at least: the emit tasks' needs rise a little with every block, and growing to each
+ * exact need reallocated them almost every task.
  */
 const arenas = new Map<string, Int16Array>();
 export function scratch(name: string, length: number): Int16Array {
   let a = arenas.get(name);
   if (!a || a.length < length) {
-    a = new Int16Array(Math.max(length, 1));
+    a = new Int16Array(Math.max(length, 1, Math.ceil((a?.length ?? 0) * 1.5)));
     arenas.set(name, a);
   }
   return a.subarray(0, length);
@@ -89,18 +91,25 @@ export async function encodeBlock(task: BlockTask, out: ChunkOutput): Promise<Bl
 
 /**
  * Clustered layout. A row block's scores are stored twice as raw thousandths: `upper` holds
- * its rows as computed, (i, j) for j > i; `lower` holds the same scores transposed, for each
- * later gene g the scores (i, g) of the block's genes i < g. Any gene1 row g of the full
+ * its rows as computed, (i, j) for j > i, in a file of the block's own; `lower` holds the same
+ * scores transposed, for each later gene g the scores (i, g) of the block's genes i < g, in one
+ * file shared by all blocks, each at its own place (`lowerAt`). Any gene1 row g of the full
  * matrix is then its lower parts from the blocks before it, its diagonal and its own upper
  * row, each read sequentially: the table can be written in (gene1_id, gene2_id) order
  * without computing any pair twice.
  */
 export interface TriangleTask extends BlockTask {
   upperFile: string;
+  /** The shared lower file; this block's part starts at `lowerAt(n, start)`. */
   lowerFile: string;
 }
 
-/** Offset, in values, of gene g's record in a block's lower file (block rows start..end-1). */
+/** Where, in values, a block starting at row `start` keeps its part of the shared lower file: as many values as there are pairs before it. */
+export function lowerAt(n: number, start: number): number {
+  return pairsBefore(n, start);
+}
+
+/** Offset, in values, of gene g's record in a block's lower part (block rows start..end-1). */
 export function lowerOffset(start: number, end: number, g: number): number {
   if (g <= start) return 0;
   if (g <= end) return ((g - start - 1) * (g - start)) / 2;
@@ -132,67 +141,102 @@ export function computeTriangle(task: TriangleTask): { stats: BlockStats; upper:
   return { stats, upper, lower };
 }
 
-/** The blocks whose lower files hold the (i, g) scores, i < g, of an emit block's genes. */
+/**
+ * An emit task: gene1 rows start..end-1 from the block's upper file and the lower parts of
+ * blocks 0..k. Its size does not grow with the number of blocks beyond `bounds`, one typed
+ * array: with an object and a file name per earlier block, a task of 20,000 genes carried 633
+ * of each, and that garbage (built, cloned and read back for every task) grew the worker and
+ * main heaps with N.
+ */
 export interface EmitTask extends Omit<BlockTask, 'matrix'> {
   n: number;
   upperFile: string;
-  lowers: { start: number; end: number; file: string }[];
-}
-
-/** A scored block and its raw score files. */
-export interface ScoredBlock {
-  start: number;
-  end: number;
-  upperFile: string;
   lowerFile: string;
+  /** Row boundaries of blocks 0..k: block b is rows bounds[b]..bounds[b + 1] - 1; the last is this task's. */
+  bounds: Int32Array;
 }
 
-/** The emit task for the last of `scored`, which lists every block up to and including it, in order. */
-export function emitTaskFor(base: Pick<BlockTask, 'geneIds' | 'metric' | 'format' | 'wide'>, n: number, scored: ScoredBlock[]): EmitTask {
-  const own = scored[scored.length - 1]!;
+/** The emit task of block k: `bounds` holds every block's first row, then N. */
+export function emitTaskFor(
+  base: Pick<BlockTask, 'geneIds' | 'metric' | 'format' | 'wide'>,
+  n: number,
+  bounds: Int32Array,
+  k: number,
+  files: { upperFile: string; lowerFile: string },
+): EmitTask {
   return {
     geneIds: base.geneIds,
     metric: base.metric,
     format: base.format,
     wide: base.wide,
     n,
-    start: own.start,
-    end: own.end,
-    upperFile: own.upperFile,
-    lowers: scored.map((b) => ({ start: b.start, end: b.end, file: b.lowerFile })),
+    start: bounds[k]!,
+    end: bounds[k + 1]!,
+    upperFile: files.upperFile,
+    lowerFile: files.lowerFile,
+    bounds: bounds.slice(0, k + 2),
   };
 }
 
-/** Fills `into` with the thousandths at value offset `at` of a raw score file. */
-export type ScoreReader = (file: string, at: number, into: Int16Array) => void;
+/** Every block's first row, then N: the `bounds` emit tasks are cut from. */
+export function blockBounds(blocks: { start: number }[], n: number): Int32Array {
+  return Int32Array.from([...blocks.map((b) => b.start), n]);
+}
+
+/** A raw score file open for reading: `read` fills `length` values of `into` from `into[intoAt]` with those at value offset `at`. */
+export interface ScoreFile {
+  read(at: number, into: Int16Array, intoAt: number, length: number): void;
+  close(): void;
+}
 
 /**
  * Encodes gene1 rows start..end-1 in (gene1_id, gene2_id) order, each with its database id
  * as the pair rule numbers it: lower part, diagonal, upper part.
  */
-export async function emitClustered(task: EmitTask, read: ScoreReader, out: ChunkOutput): Promise<BlockStats> {
-  const { n } = task;
+export async function emitClustered(task: EmitTask, open: (file: string) => ScoreFile, out: ChunkOutput): Promise<BlockStats> {
+  const { n, bounds } = task;
+  const blocks = bounds.length - 1;
   const { enc, flush } = encoderFor(task, new Int32Array(task.geneIds).subarray(0, n), out);
   const t0 = performance.now();
   const first = pairsBefore(n, task.start);
   const upper = scratch('emitUpper', pairsBefore(n, task.end) - first);
-  read(task.upperFile, 0, upper);
-  const spans = task.lowers.map((b) => ({ ...b, base: lowerOffset(b.start, b.end, task.start), length: lowerOffset(b.start, b.end, task.end) - lowerOffset(b.start, b.end, task.start) }));
-  const all = scratch('lowers', spans.reduce((sum, b) => sum + b.length, 0));
-  let offset = 0;
-  const lowers = spans.map((b) => {
-    const values = all.subarray(offset, offset + b.length);
-    offset += b.length;
-    read(b.file, b.base, values);
-    return { ...b, values };
-  });
+  const upperFile = open(task.upperFile);
+  try {
+    upperFile.read(0, upper, 0, upper.length);
+  } finally {
+    upperFile.close();
+  }
+  let total = 0;
+  for (let b = 0; b < blocks; b++) total += lowerOffset(bounds[b]!, bounds[b + 1]!, task.end) - lowerOffset(bounds[b]!, bounds[b + 1]!, task.start);
+  const all = scratch('lowers', total);
+  // For each block, where its record of gene g starts in `all`, less lowerOffset(g).
+  const from = new Float64Array(blocks);
+  const lowerFile = open(task.lowerFile);
+  try {
+    let offset = 0;
+    for (let b = 0; b < blocks; b++) {
+      const [s, e] = [bounds[b]!, bounds[b + 1]!];
+      const base = lowerOffset(s, e, task.start);
+      const length = lowerOffset(s, e, task.end) - base;
+      lowerFile.read(lowerAt(n, s) + base, all, offset, length);
+      from[b] = offset - base;
+      offset += length;
+    }
+  } finally {
+    lowerFile.close();
+  }
   const below = scratch('below', Math.max(n, 1));
   enc.begin();
   for (let g = task.start; g < task.end; g++) {
     let at = 0;
-    for (const b of lowers) {
-      const len = lowerLength(b.start, b.end, g);
-      if (len > 0) below.set(b.values.subarray(lowerOffset(b.start, b.end, g) - b.base, lowerOffset(b.start, b.end, g) - b.base + len), at);
+    // Copied by hand: a subarray view per row and block (rows × blocks of them a task, and the
+    // blocks grow with N) was garbage enough to grow each worker's heap with N.
+    for (let b = 0; b < blocks; b++) {
+      const s = bounds[b]!;
+      const e = bounds[b + 1]!;
+      const len = lowerLength(s, e, g);
+      const src = from[b]! + lowerOffset(s, e, g);
+      for (let k = 0; k < len; k++) below[at + k] = all[src + k]!;
       at += len;
     }
     enc.clusteredRow(g, below, upper.subarray(pairsBefore(n, g) - first));

@@ -18,7 +18,7 @@ import { carryColumns, loadTableNames, planReplacement, replacementOf, type Repl
 import { refuseIfFilled, requireEmpty } from '../db/tables.js';
 import { sharedIds } from '../input/matrix.js';
 import { simColumns, simEncoder } from '../encode/sims.js';
-import { type BlockStats, type BlockTask, type EmitTask, emitTaskFor } from '../similarity/block.js';
+import { type BlockStats, type BlockTask, blockBounds, type EmitTask, emitTaskFor } from '../similarity/block.js';
 import { prepare, toBuffers } from '../similarity/kernel.js';
 import { pairCount } from '../similarity/pairs.js';
 import { planLoadBlocks, type RowBlock } from '../similarity/planner.js';
@@ -375,27 +375,35 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
       jobs.push(slots(() => (o.via === 'file' ? viaFile(task, `block${b.index}`, (copy) => copy()) : viaStream(task))));
     }
   } else {
-    const triangles = blocks.map((b) => {
+    // One lower file for every block, each block's part at its own place (similarity/block.ts).
+    const lowerFile = tempPath(ctx.tmpDir, 'lower', 'i16');
+    scratch.push(lowerFile);
+    const bounds = blockBounds(blocks, n);
+    // Block k's rows need the lower parts of every block up to it: each promise is the one before and block k.
+    let through: Promise<unknown> = Promise.resolve();
+    const scoredThrough = blocks.map((b) => {
       const upperFile = tempPath(ctx.tmpDir, `upper${b.index}`, 'i16');
-      const lowerFile = tempPath(ctx.tmpDir, `lower${b.index}`, 'i16');
-      scratch.push(upperFile, lowerFile);
+      scratch.push(upperFile);
       const t0 = performance.now();
       const done = run<BlockStats>({ kind: 'triangle', ...base, start: b.start, end: b.end, upperFile, lowerFile }).then((stats) => {
         totals.computeSeconds += stats.computeSeconds;
         totals.firstTaskAt = Math.min(totals.firstTaskAt, t0);
         scored += b.pairs;
-        return { ...b, upperFile, lowerFile };
       });
       done.catch((err: unknown) => failed.abort(err));
       background.push(done);
-      return done;
+      through = Promise.all([through, done]);
+      // Awaited by block k's emit, which may never start after a failure.
+      through.catch(() => undefined);
+      return { upperFile, ready: through };
     });
     blocks.forEach((b, k) => {
       const previous = jobs[k - 1] ?? Promise.resolve();
+      const { upperFile, ready } = scoredThrough[k]!;
       jobs.push(
         slots(async () => {
-          const ready = await Promise.all(triangles.slice(0, k + 1));
-          const task: ByteTask = { kind: 'emit', ...emitTaskFor(base, n, ready), ...fault(b.index) };
+          await ready;
+          const task: ByteTask = { kind: 'emit', ...emitTaskFor(base, n, bounds, k, { upperFile, lowerFile }), ...fault(b.index) };
           // Rows reach the table in block order: each COPY waits for the one before it.
           if (o.via === 'file') {
             await viaFile(task, `emit${b.index}`, async (copy) => {
@@ -406,7 +414,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
             await previous;
             await viaStream(task);
           }
-          await removeTemp(ready[k]!.upperFile);
+          await removeTemp(upperFile);
         }),
       );
     });
