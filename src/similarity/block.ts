@@ -215,7 +215,8 @@ export async function emitClustered(task: EmitTask, open: (file: string) => Scor
   try {
     let offset = 0;
     for (let b = 0; b < blocks; b++) {
-      const [s, e] = [bounds[b]!, bounds[b + 1]!];
+      const s = bounds[b]!;
+      const e = bounds[b + 1]!;
       const base = lowerOffset(s, e, task.start);
       const length = lowerOffset(s, e, task.end) - base;
       lowerFile.read(lowerAt(n, s) + base, all, offset, length);
