@@ -2,7 +2,6 @@ import { createReadStream } from 'node:fs';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { finished } from 'node:stream/promises';
 import pLimit from 'p-limit';
-import PQueue from 'p-queue';
 import type pg from 'pg';
 import { Piscina } from 'piscina';
 import { clientConfig, withClient } from '../db/connect.js';
@@ -24,6 +23,7 @@ import { pairCount } from '../similarity/pairs.js';
 import { planLoadBlocks, type RowBlock } from '../similarity/planner.js';
 import { removeTemp, tempPath } from '../tempFiles.js';
 import type { StreamMessage, WorkerTask } from '../../workers/score.js';
+import { taskQueue } from './taskQueue.js';
 import { throwIfAborted } from './classic.js';
 import { copyChunks, type CopyHow, copySink, copyStream } from './sinks.js';
 import { numberingSink, type ReferenceIds, writeDataValues, writeReferenceTables } from './referenceTables.js';
@@ -313,24 +313,18 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
     totals.lastCopyAt = Math.max(totals.lastCopyAt, performance.now());
     bar.tick(rows, { computed, scored });
   };
-  // Tasks are handed to the pool only as threads free up and never aborted once there: after a
-  // failure the few running ones finish on their own and nothing new starts. A task that feeds
-  // the COPY (an emit, whose blocks are scored already) goes before the scoring backlog: in
-  // arrival order the first COPY waited for every block to be scored (at 6,500 genes the load's
-  // one COPY began 2.2-4.1 s into create_sims; now 0.4 s).
-  const threads = new PQueue({ concurrency: o.threads });
+  // Tasks are handed to the pool only as threads free up (emits first: taskQueue) and never
+  // aborted once there: after a failure the few running ones finish on their own and nothing new starts.
+  const threads = taskQueue(o.threads);
   const run = <T>(task: WorkerTask, transferList?: MessagePort[]) =>
-    threads.add(
-      async () => {
-        throwIfAborted(stop);
-        try {
-          return (await pool.run(task, { transferList })) as T;
-        } catch (err) {
-          throw new WorkerFailedError(String((err as Error)?.message ?? err).split('\n')[0]!);
-        }
-      },
-      { priority: task.kind === 'triangle' ? 0 : 1 },
-    );
+    threads(task.kind, async () => {
+      throwIfAborted(stop);
+      try {
+        return (await pool.run(task, { transferList })) as T;
+      } catch (err) {
+        throw new WorkerFailedError(String((err as Error)?.message ?? err).split('\n')[0]!);
+      }
+    });
   const fault = (index: number) => (ctx.testFault?.block === index ? { fault: ctx.testFault } : {});
 
   /** Encodes a task to a file of its own; `load` then COPYs it (its turn decided by the caller). */
