@@ -133,7 +133,6 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
       for (const r of reps) await addForeignKeys(client, r, plan.reps, { byIndex: r === sims && frozen && foreignKeysIndexed(r) });
       for (const r of reps) await restoreOptions(client, r);
     };
-    let analyzed: Replacement | undefined;
     await timer.phase('foreign_keys', plan.reps.length, async () => {
       if (!late) return keysAndConstraints(main, early);
       const lateBuilds = indexBuilds(late);
@@ -144,7 +143,6 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
           const t0 = performance.now();
           await main.query(`ANALYZE ${sims.load}`);
           timer.record('analyze_sims', (performance.now() - t0) / 1000, n * n);
-          analyzed = sims;
         }),
         withClient(ctx.db.pool, async (client) => {
           await side.late!.fill(client);
@@ -155,7 +153,8 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
         }),
       ]);
     });
-    const unanalyzed = plan.reps.filter((r) => r !== analyzed);
+    // With a late table the similarity table was analyzed beside it (above).
+    const unanalyzed = late ? plan.reps.filter((r) => r !== sims) : plan.reps;
     await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${unanalyzed.map((r) => r.load).join(', ')}`));
     throwIfAborted(ctx.signal);
     const wait = { seconds: ctx.swapWaitSeconds, say: ctx.say, signal: ctx.signal, observer: () => ctx.db.pool.connect() };
