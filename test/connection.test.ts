@@ -28,7 +28,9 @@ describe('connection problems at start', () => {
   });
   after(() => t.drop());
   const server = () => ({ PATH: process.env.PATH, HOME: process.env.HOME, PGUSER: t.target.user });
-  const url = (query = '') => `postgresql://${t.target.user}@${t.target.host}:${t.target.port ?? 5432}/${t.name}${query}`;
+  // With the password the test server has (the embedded one has one; a trust server none).
+  const credentials = () => (t.target.password ? `${t.target.user}:${encodeURIComponent(t.target.password)}` : t.target.user);
+  const url = (query = '') => `postgresql://${credentials()}@${t.target.host}:${t.target.port ?? 5432}/${t.name}${query}`;
 
   it('server down: exit 10, one line', async () => {
     const r = runCli(['migrate'], { ...server(), PGHOST: '127.0.0.1', PGPORT: String(await freePort()) });
