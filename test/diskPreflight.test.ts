@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { databaseBytesNeeded } from '../src/diskNeeds.js';
 import { EXIT } from '../src/errors.js';
-import { runCli } from './helpers.js';
+import { runCli, skipBecause } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -18,11 +18,11 @@ describe("the database's disk, checked before a parallel run", function () {
   let mounted = false;
 
   before(function (this: Mocha.Context) {
-    if (!isRoot) this.skip();
+    if (!isRoot) skipBecause(this, 'mounting a small tmpfs needs root');
     chmodSync(root, 0o755);
     mkdirSync(small);
     // Room for the embedded server's own files and a small matrix, not for 1,000 genes' 153 MB.
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96m,mode=0777', 'tmpfs', small]).status !== 0) this.skip();
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96m,mode=0777', 'tmpfs', small]).status !== 0) skipBecause(this, 'mount -t tmpfs refused here (a container without CAP_SYS_ADMIN?)');
     mounted = true;
   });
   after(() => {

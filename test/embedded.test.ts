@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { EXIT } from '../src/errors.js';
-import { CLI, runCli } from './helpers.js';
+import { CLI, runCli, skipBecause } from './helpers.js';
 
 /** A running CLI whose stderr is collected, with a way to wait for a line. */
 function start(args: string[], env: NodeJS.ProcessEnv) {
@@ -102,7 +102,7 @@ describe('embedded PostgreSQL faults (no database configured)', function () {
   describe('connection refusals against a server with password and TLS rules', () => {
     let holder: pg.Client;
     before(async function () {
-      if (!isRoot) this.skip();
+      if (!isRoot) skipBecause(this, 'the embedded server with password and TLS rules is set up as root (it runs as the postgres user)');
       // Keep the server up between runs by holding the users lock as a genesim run does.
       const run = start(['migrate'], env);
       const opener = (async () => {
@@ -178,7 +178,7 @@ describe('embedded PostgreSQL faults (no database configured)', function () {
   });
 
   it('a data directory the server user cannot reach: exit 2, one line saying which directory and why', function () {
-    if (!isRoot) this.skip();
+    if (!isRoot) skipBecause(this, 'a directory the server user cannot reach exists only when genesim runs as root');
     const closed = path.join(root, 'root-only');
     mkdirSync(closed, { mode: 0o700 });
     chmodSync(closed, 0o700);

@@ -253,3 +253,12 @@ export function suiteTempDir(prefix: string): string {
   after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/**
+ * Skips the test (or, from a `before`, the suite) for a setup it cannot run on, saying why in the
+ * report: a newcomer's machine and CI differ, and a silent skip looks like a pass.
+ */
+export function skipBecause(ctx: Mocha.Context, reason: string): never {
+  console.log(`      (skipped: ${reason})`);
+  ctx.skip();
+}

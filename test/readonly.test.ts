@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
-import { CLI, tableCounts, suiteDatabase, suiteTempDir } from './helpers.js';
+import { CLI, tableCounts, suiteDatabase, suiteTempDir, skipBecause } from './helpers.js';
 
 // App Engine's filesystem is read-only except /tmp. Here the command runs in a mount namespace
 // of its own where the whole root filesystem is mounted read-only (EROFS, for root too) except
@@ -36,8 +36,7 @@ describe('read-only filesystem (App Engine)', () => {
     const probe = inReadOnlyRoot(writable, ['true']);
     if (probe.status !== 0) {
       const why = (probe.error?.message ?? probe.stderr).trim().split('\n')[0];
-      console.log(`      (skipped: no mount namespace for a read-only root here: unshare said "${why}")`);
-      this.skip();
+      skipBecause(this, `no mount namespace for a read-only root here: unshare said "${why}"`);
     }
   });
 

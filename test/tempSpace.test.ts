@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT } from '../src/errors.js';
 import { formatTsv, generateMatrix } from '../src/input/generate.js';
-import { CLI, createTestDatabase, runCli, simChecksum, sql, type TestDatabase, suiteDatabase, suiteTempDir } from './helpers.js';
+import { CLI, createTestDatabase, runCli, simChecksum, sql, type TestDatabase, suiteDatabase, suiteTempDir, skipBecause } from './helpers.js';
 import { writeFileSync } from 'node:fs';
 
 const isRoot = process.getuid?.() === 0;
@@ -58,11 +58,11 @@ describe('temp files: a bad --tmp-dir and a full disk', () => {
 
   describe('on a 1 MB tmpfs', () => {
     before(function (this: Mocha.Context) {
-      if (!isRoot) this.skip();
+      if (!isRoot) skipBecause(this, 'mounting a 1 MB tmpfs needs root');
       rmSync(small, { recursive: true, force: true });
       spawnSync('mkdir', [small]);
       const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
-      if (m.status !== 0) this.skip();
+      if (m.status !== 0) skipBecause(this, 'mount -t tmpfs refused here (a container without CAP_SYS_ADMIN?)');
       mounted = true;
     });
 
