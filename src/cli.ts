@@ -23,6 +23,7 @@ import { DEFAULT_SWAP_WAIT_SECONDS, type Load, LOADS, STRATEGIES, type StrategyN
 import { removeAllNow } from './tempFiles.js';
 import { DEFAULT_INDEX_MEMORY_MB, MAX_AUTO_CONNECTIONS } from './tuning.js';
 import { UPDATE_STRATEGIES } from './update/run.js';
+import { CLI_CLEANUP_SECONDS } from './stopGrace.js';
 
 export const PROGRESS_FACES = ['terminal', 'json'] as const;
 type ProgressFace = (typeof PROGRESS_FACES)[number];
@@ -37,7 +38,7 @@ const controller = new AbortController();
 let stopped: InterruptedError | undefined;
 
 /** How long a stopped run may take to clean up before it leaves regardless. */
-const STOP_GRACE_SECONDS = 20;
+const STOP_GRACE_SECONDS = CLI_CLEANUP_SECONDS;
 
 /**
  * SIGINT (Ctrl-C), SIGTERM (a supervisor) and SIGHUP (a closed terminal) all stop a run the same

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { runMigrate } from '../src/commands/migrate.js';
-import { MIGRATIONS_DIR } from '../src/db/migrate.js';
+import { migrate, MIGRATIONS_DIR } from '../src/db/migrate.js';
 import { create } from './strategies.test.js';
-import { createTestDatabase, runCli, simChecksum, sql, type TestDatabase } from './helpers.js';
+import { connect, createTestDatabase, runCli, runCliAsync, simChecksum, sql, suiteDatabase, type TestDatabase } from './helpers.js';
 
 describe('migrate', () => {
   let t: TestDatabase;
@@ -79,5 +79,36 @@ describe('migrate on tables Django made itself', () => {
     await create(t, 'parallel');
     assert.deepEqual(await keys(), before);
     assert.equal((await simChecksum(t)).rows, 40 * 40);
+  });
+});
+
+describe('migrate: first runs at once', () => {
+  const t = suiteDatabase();
+
+  it('eight sessions migrating an empty database at the same moment, five times over: none fails, one records each migration', async () => {
+    // The bookkeeping table is made under the migration lock: made before it, two first runs
+    // race on CREATE TABLE IF NOT EXISTS and the slower fails on pg_type's unique index.
+    const clients = await Promise.all(Array.from({ length: 8 }, () => connect(t)));
+    try {
+      for (let round = 0; round < 5; round++) {
+        // From the second round on the tables are there and the migration is adopted: the race is the bookkeeping table's.
+        await sql(t, 'DROP TABLE IF EXISTS genesim_migrations');
+        const results = await Promise.allSettled(clients.map((c) => migrate(c)));
+        const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+        assert.deepEqual(failed, [], `round ${round}`);
+        const done = results.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof migrate>>>).value);
+        assert.equal(done.filter((d) => d.applied.length + d.adopted.length === 1).length, 1, `round ${round}: one session records 0001`);
+        assert.deepEqual((await sql<{ name: string }>(t, 'SELECT name FROM genesim_migrations')).map((r) => r.name), ['0001_datasets']);
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it('the bin on a fresh database, several at once: all exit 0, one applies', async () => {
+    await sql(t, 'DROP TABLE IF EXISTS genesim_migrations, datasets_datasetsimilarity, datasets_genesimilarity, datasets_data, datasets_gene, datasets_dataset CASCADE');
+    const runs = await Promise.all(Array.from({ length: 4 }, () => runCliAsync(['migrate'], t.env)));
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    assert.equal(runs.filter((r) => /applied 0001_datasets/.test(r.stderr)).length, 1, runs.map((r) => r.stderr).join('\n'));
   });
 });

@@ -42,9 +42,16 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<ChildOut
   const sampler = setInterval(sample, 100);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (status, signal) => {
+    // The run's time ends when the process does; its outcome is read once its stderr has been
+    // read to the end ('close'), or the last line (the reason it failed) could be missing.
+    let seconds = 0;
+    child.once('exit', () => {
+      seconds = (performance.now() - t0) / 1000;
       clearInterval(sampler);
-      resolve({ status, signal, seconds: (performance.now() - t0) / 1000, peakRssBytes: peak, stderr });
+    });
+    child.once('close', (status, signal) => {
+      clearInterval(sampler);
+      resolve({ status, signal, seconds: seconds || (performance.now() - t0) / 1000, peakRssBytes: peak, stderr });
     });
   });
 }

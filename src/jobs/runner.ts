@@ -246,7 +246,8 @@ export class JobRunner {
       if (stderr.length > 20) stderr.shift();
       run.log.warn({ stream: 'stderr' }, line);
     });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const events = createInterface({ input: child.stdout! });
+    events.on('line', (line) => {
       let event: EngineEvent;
       try {
         event = JSON.parse(line) as EngineEvent;
@@ -255,7 +256,9 @@ export class JobRunner {
       }
       this.onEvent(run, event);
     });
-    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    // 'exit' can come while the child's last lines (its `result`) are still in the pipe; 'close'
+    // comes once stdout and stderr have ended, and the line reader has then had every line.
+    const [[code, signal]] = (await Promise.all([once(child, 'close'), once(events, 'close')])) as [[number | null, NodeJS.Signals | null], unknown];
     return { code, signal, stderr: stderr.filter((l) => l.trim() !== '').slice(-3).join(' | ') };
   }
 

@@ -5,6 +5,7 @@ import { openDatabase } from '../db/connect.js';
 import { JobRunner } from '../jobs/runner.js';
 import { ensureJobTable } from '../jobs/table.js';
 import { projectRoot } from '../paths.js';
+import { JOB_CANCEL_GRACE_SECONDS } from '../stopGrace.js';
 import { buildApp } from './app.js';
 import { cloudLogger } from './logging.js';
 
@@ -17,8 +18,6 @@ export interface ServeOptions {
   say: (line: string) => void;
 }
 
-/** A cancelled job gets this long to roll back before it is killed (Cloud Run allows 10 s after SIGTERM). */
-const CANCEL_GRACE_SECONDS = 8;
 
 /**
  * `genesim serve`: the HTTP face. Resolves when the server has shut down after SIGTERM or
@@ -38,7 +37,9 @@ export async function serve(o: ServeOptions): Promise<void> {
     maxDownloadBytes: o.server.maxDownloadBytes,
     heartbeatSeconds: o.server.heartbeatSeconds,
     staleSeconds: o.server.staleSeconds,
-    cancelGraceSeconds: CANCEL_GRACE_SECONDS,
+    // Longer than the CLI's own clean-up limit, so a cancel is never cut short while it rolls back.
+    // (A platform's own kill after its SIGTERM, Cloud Run's 10 s, is outside genesim's hands.)
+    cancelGraceSeconds: JOB_CANCEL_GRACE_SECONDS,
     instance,
   });
   const app = await buildApp({ config: o.server, pool: db.pool, runner, defaultThreads: o.defaultThreads, log });
