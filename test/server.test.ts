@@ -215,6 +215,28 @@ describe('genesim serve', function () {
     assert.ok(list.every((j: { id: number }, i: number) => i === 0 || j.id < list[i - 1].id));
   });
 
+  it('cancel takes an empty body with or without a JSON content type; the request log holds no query value and no Authorization', async () => {
+    const first = await api('POST', '/jobs', { body: SLOW_JOB });
+    assert.equal(first.status, 202);
+    await midRun(first.body.id);
+    // What most HTTP clients configured for a JSON API send: the header, no body.
+    const c = await api('POST', `/jobs/${first.body.id}/cancel`, { headers: { 'content-type': 'application/json' } });
+    assert.equal(c.status, 202, JSON.stringify(c.body));
+    assert.equal((await ended(first.body.id)).state, 'cancelled');
+    assert.equal((await api('POST', `/jobs/${first.body.id}/cancel`, { raw: '' })).status, 409, 'an empty body with the header, ended job');
+    assert.equal((await api('POST', `/jobs/${first.body.id}/cancel`)).status, 409, 'no header, no body');
+    assert.equal((await api('POST', '/jobs', { raw: '' })).status, 400, 'a job still needs its body');
+    assert.equal((await api('POST', '/jobs', { raw: '{"action":' })).status, 400, 'bad JSON is still refused');
+
+    const secret = 'query-secret-5d1f';
+    assert.equal((await api('GET', `/jobs?token=${secret}&${secret}x`)).status, 200);
+    assert.equal((await call(server.url, 'GET', `/matrix?sig=${secret}`, { token: `${secret}-bearer` })).status, 401);
+    await until(async () => server.logs.some((l) => JSON.stringify(l).includes('/matrix?sig=[redacted]')), 10_000, 'the request to be logged');
+    const logged = server.logs.map((l) => JSON.stringify(l));
+    assert.deepEqual(logged.filter((l) => l.includes(secret) || l.includes(TOKEN)), [], 'no query value and no bearer token in any log line');
+    assert.ok(logged.some((l) => l.includes('/jobs?token=[redacted]&[redacted]')), 'the query names stay, the values go');
+  });
+
   it('409 while a CLI run holds the writer lock', async () => {
     const lock = await acquireWriterLock(clientConfig(t.target), 'create --strategy parallel');
     try {

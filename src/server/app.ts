@@ -103,6 +103,16 @@ export async function buildApp(o: AppOptions) {
     trustProxy: true,
   });
 
+  // A JSON API client sends `Content-Type: application/json` on every POST, with no body for a
+  // cancel: an empty body is no body, not a 400. Anything else goes to Fastify's own parser
+  // (prototype-poisoning checks and its error for bad JSON).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    return json(req, body as string, done);
+  });
+
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) return reply.status(400).send({ error: validationMessage(err) });
     if (err instanceof BadRequest) return reply.status(400).send({ error: err.message });
