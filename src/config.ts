@@ -174,6 +174,8 @@ export interface ServerConfig {
   /** Downloads and job temp files (the only writable place on App Engine). */
   tmpDir: string;
   maxDownloadBytes: number;
+  /** A download that sends nothing (no answer, or no bytes mid-body) for this long fails its job. */
+  downloadStallSeconds: number;
   /** A job's heartbeat period, and the age after which a running job's heartbeat counts as stale. */
   heartbeatSeconds: number;
   staleSeconds: number;
@@ -189,6 +191,7 @@ const ServerEnvSchema = z.object({
   GENESIM_URL_HOSTS: text.optional(),
   GENESIM_TMP_DIR: text.optional(),
   GENESIM_MAX_DOWNLOAD_BYTES: positive.int('must be a whole number of bytes').optional(),
+  GENESIM_DOWNLOAD_STALL_SECONDS: positive.optional(),
   GENESIM_HEARTBEAT_SECONDS: positive.optional(),
   GENESIM_JOB_STALE_SECONDS: positive.optional(),
 });
@@ -207,6 +210,7 @@ export function loadServerConfig(vars: Record<string, string | undefined>, flags
     urlHosts: (e.GENESIM_URL_HOSTS ?? 'storage.googleapis.com').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== ''),
     tmpDir: path.resolve(e.GENESIM_TMP_DIR ?? defaultTmpDir),
     maxDownloadBytes: e.GENESIM_MAX_DOWNLOAD_BYTES ?? 1024 ** 3,
+    downloadStallSeconds: e.GENESIM_DOWNLOAD_STALL_SECONDS ?? 60,
     heartbeatSeconds,
     staleSeconds: e.GENESIM_JOB_STALE_SECONDS ?? Math.max(60, 6 * heartbeatSeconds),
   };

@@ -26,6 +26,7 @@ describe('job runner', () => {
       env: { PATH: process.env.PATH, ...env },
       tmpDir: tmp,
       maxDownloadBytes: 1,
+      downloadStallSeconds: 60,
       heartbeatSeconds: 60,
       staleSeconds: 600,
       cancelGraceSeconds: 25,

@@ -53,6 +53,8 @@ describe('genesim serve', function () {
     https = createHttpsServer({ key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) }, (req, res) => {
       if (req.url?.startsWith('/bucket/matrix.tsv.gz')) res.writeHead(200, { 'content-type': 'application/gzip' }).end(gz);
       else if (req.url?.startsWith('/bucket/big.tsv')) res.writeHead(200).end(Buffer.alloc(300_000, 'x'));
+      // A source that answers, sends a first part, then nothing more (a hung upstream).
+      else if (req.url?.startsWith('/bucket/stall.tsv')) res.writeHead(200).write('gene\tcond01\n');
       else res.writeHead(404).end();
     });
     await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
@@ -64,6 +66,7 @@ describe('genesim serve', function () {
       GENESIM_TMP_DIR: jobTmp,
       GENESIM_URL_HOSTS: '127.0.0.1',
       GENESIM_MAX_DOWNLOAD_BYTES: '200000',
+      GENESIM_DOWNLOAD_STALL_SECONDS: '2',
       GENESIM_HEARTBEAT_SECONDS: '1',
       GENESIM_JOB_STALE_SECONDS: '5',
       NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'),
@@ -184,6 +187,10 @@ describe('genesim serve', function () {
     assert.equal(tooBig.body.state, 'failed');
     assert.match(tooBig.body.error, /larger than the limit of 200,000 bytes/);
     assert.deepEqual(readdirNames(jobTmp), []);
+    const stalled = await api('POST', '/jobs?wait=true', { body: { action: 'update', source: `https://127.0.0.1:${httpsPort}/bucket/stall.tsv` } });
+    assert.equal(stalled.body.state, 'failed');
+    assert.match(stalled.body.error, /download of https:\/\/127\.0\.0\.1:\d+\/bucket\/stall\.tsv stalled: nothing received for 2 s/);
+    assert.deepEqual(readdirNames(jobTmp), [], 'the partial download is removed');
   });
 
   it('one job at a time: 409 naming the running job; cancel mid-run keeps the previous matrix', async () => {

@@ -32,6 +32,8 @@ export interface RunnerOptions {
   env: NodeJS.ProcessEnv;
   tmpDir: string;
   maxDownloadBytes: number;
+  /** A source download that sends nothing for this long fails. */
+  downloadStallSeconds: number;
   heartbeatSeconds: number;
   staleSeconds: number;
   /** How long a cancelled job may take to roll back before it is killed. */
@@ -229,7 +231,7 @@ export class JobRunner {
         run.progress.phase = 'download';
         await this.flush(run);
         run.log.info({}, `downloading ${source.url.origin}${source.url.pathname}`);
-        const file = await download(source.url, this.o.tmpDir, `job-${run.id}`, this.o.maxDownloadBytes, run.stopDownload.signal);
+        const file = await download(source.url, this.o.tmpDir, `job-${run.id}`, this.o.maxDownloadBytes, run.stopDownload.signal, this.o.downloadStallSeconds);
         temp.push(file);
         return { file };
       }

@@ -91,13 +91,22 @@ function limit(max: number, what: string): Transform {
  * way (the size limit applies to what lands on disk). Redirects are refused: they could lead
  * off the allow-list. Returns the file, which the caller removes.
  */
-export async function download(url: URL, dir: string, label: string, maxBytes: number, signal: AbortSignal): Promise<string> {
+export async function download(url: URL, dir: string, label: string, maxBytes: number, signal: AbortSignal, stallSeconds = 60): Promise<string> {
   const { ext, gzip } = savedName(url);
   const file = path.join(dir, `genesim-${label}${ext}`);
   const shown = `${url.origin}${url.pathname}`; // never the query: signed URLs carry credentials there
+  // Mid-body, the response reports the destroyed socket only as "aborted": the reason is kept here.
+  let stalled: Error | null = null;
   try {
     const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-      https.get(url, { signal }, resolve).on('error', reject);
+      // The socket's idle timeout covers the wait for an answer and every gap in the body: a
+      // source that stops sending fails the job instead of holding it (and the lock) forever.
+      const req = https.get(url, { signal, timeout: stallSeconds * 1000 }, resolve);
+      req.on('timeout', () => {
+        stalled = new Error(`download of ${shown} stalled: nothing received for ${stallSeconds} s (GENESIM_DOWNLOAD_STALL_SECONDS)`);
+        req.destroy(stalled);
+      });
+      req.on('error', reject);
     });
     if (res.statusCode !== 200) {
       res.resume();
@@ -113,6 +122,6 @@ export async function download(url: URL, dir: string, label: string, maxBytes: n
     return file;
   } catch (err) {
     await rm(file, { force: true });
-    throw err;
+    throw stalled ?? err;
   }
 }

@@ -35,6 +35,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     env: o.env,
     tmpDir: o.server.tmpDir,
     maxDownloadBytes: o.server.maxDownloadBytes,
+    downloadStallSeconds: o.server.downloadStallSeconds,
     heartbeatSeconds: o.server.heartbeatSeconds,
     staleSeconds: o.server.staleSeconds,
     // Longer than the CLI's own clean-up limit, so a cancel is never cut short while it rolls back.
