@@ -226,6 +226,33 @@ describe('README commands through the built bin', function () {
         await assertTablesHold(t, expectFile(B), true);
       });
 
+      it('--progress json: the phases in order, and each row count\'s 100 % only after the COMMIT (copyfrom, copyfromfile)', async () => {
+        type Line = { type: string; name?: string; state?: string; label?: string; done?: number; total?: number };
+        for (const strategy of ['copyfrom', 'copyfromfile']) {
+          const r = genesim(t, ['create', '--strategy', strategy, '--genes', '120', '--datasets', '6', '--replace', '--progress', 'json']);
+          const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+          const at = (name: string, state: string) => events.findIndex((e) => e.type === 'phase' && e.name === `${strategy}_${name}` && e.state === state);
+          const order = ['create_sims', 'commit'].flatMap((name) => [at(name, 'start'), at(name, 'end')]);
+          assert.ok(order.every((i) => i >= 0), `${strategy}: phases ${JSON.stringify(order)}`);
+          assert.deepEqual([...order].sort((a, b) => a - b), order, `${strategy}: create_sims, then commit`);
+          const labels = strategy === 'copyfromfile' ? ['writing file', 'loading file'] : ['loading'];
+          for (const label of labels) {
+            const steps = events.map((e, i) => ({ ...e, i })).filter((e) => e.type === 'progress' && e.label === label);
+            assert.ok(steps.length > 0, `${strategy}: progress of ${label}`);
+            const full = steps.filter((e) => e.done === e.total);
+            if (label === 'writing file') continue; // the file is whole before its COPY starts
+            assert.equal(full.length, 1, `${strategy} ${label}: one 100 %`);
+            assert.ok(full[0]!.i > at('commit', 'end'), `${strategy} ${label}: 100 % at line ${full[0]!.i}, the COMMIT ends at line ${at('commit', 'end')}`);
+          }
+          if (strategy === 'copyfromfile') {
+            // The COPY of the file shows as running: its progress lines fall inside create_sims.
+            const loading = events.map((e, i) => ({ ...e, i })).filter((e) => e.type === 'progress' && e.label === 'loading file' && e.done! < e.total!);
+            assert.ok(loading.every((e) => e.i > at('create_sims', 'start') && e.i < at('create_sims', 'end')));
+          }
+          await assertTablesHold(t, expectFile(synthetic(120, 6, 1, 0)), true, `${strategy}: `);
+        }
+      });
+
       it('--metric pearson, with a classic and the parallel strategy', async () => {
         for (const strategy of ['copyfrom', 'parallel']) {
           genesim(t, ['create', '--strategy', strategy, '--input', B, '--metric', 'pearson', '--replace']);

@@ -274,6 +274,9 @@ export class JobRunner {
         if (e.state === 'start') {
           run.phases.push(e.name);
           p.phase = e.name;
+          // A new phase has no known rows or rate until it says so: the previous step's
+          // 3,000 / 3,000 and ETA 0 must not stand for a COPY or COMMIT that is still running.
+          [p.rowsDone, p.rowsTotal, p.etaSeconds] = [null, null, null];
           run.log.info({ phase: e.name }, `phase ${e.name} started`);
         } else {
           run.phases.splice(run.phases.lastIndexOf(e.name), 1);
@@ -292,7 +295,8 @@ export class JobRunner {
         p.rowsDone = e.done;
         p.rowsTotal = e.total;
         const rate = (e.done - first.done) / ((Date.now() - first.at) / 1000);
-        p.etaSeconds = rate > 0 && Number.isFinite(rate) ? Math.max(0, (e.total - e.done) / rate) : null;
+        // Only with a rate measured, and never 0 for a step that has not ended.
+        p.etaSeconds = e.done < e.total && rate > 0 && Number.isFinite(rate) ? (e.total - e.done) / rate : null;
         break;
       }
       case 'result':
