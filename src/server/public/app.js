@@ -138,6 +138,9 @@ const rendered = new Map(); // id -> { json, node }
 function progressOf(job) {
   if (job.state === 'succeeded') return 1;
   if (typeof job.rowsTotal === 'number' && job.rowsTotal > 0 && typeof job.rowsDone === 'number') {
+    // All rows counted while the job still runs (its COPY ending, a COMMIT, indexes, the swap):
+    // running, not done, so no full bar before the job has succeeded.
+    if (job.rowsDone >= job.rowsTotal && ACTIVE.has(job.state)) return null;
     return Math.min(1, job.rowsDone / job.rowsTotal);
   }
   return null;
