@@ -36,12 +36,31 @@ export function terminalFace(stream: NodeJS.WriteStream = process.stderr): OnEve
     bar.bar.update(e.done, { rate: seconds > 0 ? Math.round(e.done / seconds).toLocaleString('en-US') : 0, extra });
     if (e.done >= e.total) stopBar();
   };
+  // A phase without a bar of its own (a COPY ending, the COMMIT, index builds, the swap wait)
+  // shows as one running line, overwritten by what comes next: never a full bar standing for it.
+  let running: string | null = null;
+  const phase = (e: Extract<EngineEvent, { type: 'phase' }>) => {
+    if (!stream.isTTY || bar) return;
+    if (e.state === 'start') {
+      running = e.name;
+      stream.write(`\r\x1b[K${e.name} running…`);
+    } else if (running === e.name) {
+      running = null;
+      stream.write('\r\x1b[K');
+    }
+  };
   return (e) => {
     switch (e.type) {
+      case 'phase':
+        return phase(e);
       case 'progress':
+        if (running !== null && stream.isTTY) stream.write('\r\x1b[K');
+        running = null;
         return progress(e);
       case 'notice':
       case 'error':
+        if (running !== null && stream.isTTY) stream.write('\r\x1b[K');
+        running = null;
         stopBar();
         return void stream.write(`genesim: ${e.message}\n`);
       case 'result':
