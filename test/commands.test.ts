@@ -253,6 +253,21 @@ describe('README commands through the built bin', function () {
         }
       });
 
+      it('update --progress json: the gene rows\' 100 % only after the COMMIT (copyfromfile, copyfrom, bulk)', async () => {
+        type Line = { type: string; name?: string; state?: string; label?: string; done?: number; total?: number };
+        genesim(t, ['create', '--strategy', 'copyfrom', '--input', A, '--replace']);
+        for (const strategy of ['copyfromfile', 'copyfrom', 'bulk']) {
+          const r = genesim(t, ['update', '--strategy', strategy, '--input', strategy === 'copyfrom' ? A : B, '--progress', 'json']);
+          const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+          const commitEnd = events.findIndex((e) => e.type === 'phase' && e.name === `${strategy}_update_commit` && e.state === 'end');
+          const anyCommitEnd = commitEnd >= 0 ? commitEnd : events.findIndex((e) => e.type === 'phase' && /_commit$/.test(e.name!) && e.state === 'end');
+          assert.ok(anyCommitEnd >= 0, `${strategy}: a commit phase: ${events.filter((e) => e.type === 'phase').map((e) => e.name).join(' ')}`);
+          const full = events.map((e, i) => ({ ...e, i })).filter((e) => e.type === 'progress' && e.label === 'updating' && e.done === e.total);
+          assert.equal(full.length, 1, `${strategy}: one 100 %`);
+          assert.ok(full[0]!.i > anyCommitEnd, `${strategy}: 100 % at line ${full[0]!.i}, the COMMIT ends at line ${anyCommitEnd}`);
+        }
+      });
+
       it('--metric pearson, with a classic and the parallel strategy', async () => {
         for (const strategy of ['copyfrom', 'parallel']) {
           genesim(t, ['create', '--strategy', strategy, '--input', B, '--metric', 'pearson', '--replace']);

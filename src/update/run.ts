@@ -193,7 +193,8 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
   const client = await ctx.db.pool.connect();
   // Similarity rows written so far: in autocommit (baseline) each is committed as it goes.
   // `sinkRows`: the part of `rows` the sink's finished batches account for.
-  const progress = { rows: 0, sinkRows: 0 };
+  // `finish`: the progress's last unit, held back until the rows are committed.
+  const progress: { rows: number; sinkRows: number; finish?: () => void } = { rows: 0, sinkRows: 0 };
   try {
     const work = async () => {
       if (o.transactional) await o.check(client);
@@ -205,11 +206,17 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
       throwIfAborted(ctx.signal);
       return progress.rows;
     };
-    if (o.transactional) return await inTransaction(client, work, ctx.timer);
+    if (o.transactional) {
+      const rows = await inTransaction(client, work, ctx.timer);
+      progress.finish?.();
+      return rows;
+    }
     // Autocommit, as Django's save(): the check narrows the window but cannot close it.
     await inTransaction(client, () => o.check(client));
     try {
-      return await work();
+      const rows = await work();
+      progress.finish?.();
+      return rows;
     } catch (err) {
       // A batch cut short by the failure has committed rows of its own in autocommit.
       tagCommitted(err, progress.rows + Math.max(0, (sink.committed ?? 0) - progress.sinkRows));
@@ -245,7 +252,7 @@ async function writeSims(
   ids: TargetIds,
   sink: UpdateSink,
   o: ClassicUpdateOptions,
-  progress: { rows: number; sinkRows: number },
+  progress: { rows: number; sinkRows: number; finish?: () => void },
 ): Promise<void> {
   const m = plan.target;
   const n = m.genes.length;
@@ -290,7 +297,10 @@ async function writeSims(
         progress.rows += written;
         progress.sinkRows += written;
       }
-      bar.tick(1);
+      // The last gene row counts once its rows are committed: a COPY of the file, its merge and
+      // the COMMIT still follow, and a full bar then would say done while they run.
+      if (i < n - 1) bar.tick(1);
+      else progress.finish = () => bar.tick(1);
     }
   });
   bar.stop();
