@@ -87,7 +87,10 @@ describe('embedded PostgreSQL (no database configured)', () => {
   chmodSync(root, 0o755);
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it('starts, says so on stderr, migrates and creates a matrix', () => {
+  it('starts, says so on stderr, migrates and creates a matrix', function () {
+    // initdb and a first start of a second server: 6 s alone, over 120 s on a machine shared
+    // with other suites (a full embedded run under nice, 2026-12-06).
+    this.timeout(300_000);
     const env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
