@@ -23,12 +23,14 @@ const GUARD = /^-- skip if exists: ([a-z_][a-z0-9_]*)$/m;
  * transaction together with its row in genesim_migrations, so a failed file leaves no trace.
  */
 export async function migrate(client: pg.PoolClient | pg.Client): Promise<MigrateResult> {
-  await client.query(`CREATE TABLE IF NOT EXISTS genesim_migrations (
-    name text PRIMARY KEY,
-    applied_at timestamptz NOT NULL DEFAULT now()
-  )`);
+  // The lock first: two runs each creating the table at once can both fail on its catalog row
+  // (CREATE TABLE IF NOT EXISTS is not safe against a concurrent one).
   await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
   try {
+    await client.query(`CREATE TABLE IF NOT EXISTS genesim_migrations (
+      name text PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
     const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
     const { rows } = await client.query<{ name: string }>('SELECT name FROM genesim_migrations');
     const done = new Set(rows.map((r) => r.name));
