@@ -52,25 +52,28 @@ export async function dropLeftoverTables(client: pg.PoolClient | pg.Client, say:
       say(`left ${names} alone: the run that made ${tables.length === 1 ? 'it' : 'them'} (run ${runId}) is still alive`);
       continue;
     }
-    const dropped = await inTransaction(client, async () => {
+    const outcome = await inTransaction(client, async (): Promise<'dropped' | 'busy' | 'gone'> => {
       await client.query(`SET LOCAL lock_timeout = '${LEFTOVER_LOCK_TIMEOUT_MS}ms'`);
       const quoted = tables.map(escapeIdentifier).join(', ');
       try {
         await client.query(`LOCK TABLE ${quoted} IN ACCESS EXCLUSIVE MODE`);
       } catch (err) {
-        if ((err as { code?: string }).code !== '55P03') throw err;
-        // The timed-out LOCK aborted the transaction: its COMMIT rolls back.
-        return false;
+        // The failed LOCK aborted the transaction: its COMMIT rolls back. Its run dropping them
+        // itself meanwhile shows as a deadlock (the two lock them in another order) or as gone.
+        const code = (err as { code?: string }).code;
+        if (code === '42P01') return 'gone';
+        if (code === '55P03' || code === '40P01') return 'busy';
+        throw err;
       }
       // With every lock on them ours, nobody works on them; the run's own lock is checked once more under them.
-      if (await runLockHeld(client, runId)) return false;
+      if (await runLockHeld(client, runId)) return 'busy';
       // One statement: a run's load tables may reference each other (its similarity table its genes).
       await client.query(`DROP TABLE ${quoted}`);
-      return true;
+      return 'dropped';
     });
-    if (dropped) {
+    if (outcome === 'dropped') {
       for (const table of tables) say(`dropped ${table} left by an earlier run that did not finish`);
-    } else {
+    } else if (outcome === 'busy') {
       const pids = await backendsOn(client, tables);
       say(`left ${names} alone: ${pids.length > 0 ? `backend ${pids.join(', ')} still works on it` : 'its run is still alive'}; a later run removes it`);
     }
