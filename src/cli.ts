@@ -45,8 +45,9 @@ const STOP_GRACE_SECONDS = 20;
  * files and load tables go; the exit code says which signal it was. A second signal quits at once.
  */
 function interruptible(): AbortSignal {
-  // After a stop (a signal, or the writer lock lost), the stop's own error can surface from a stream or promise nobody waits on any
-  // more (a COPY refused by the run guard): the run is ending with it already, so it is no crash.
+  // After a stop (a signal, or the writer lock lost), the stop's own error can surface from a stream
+  // or promise nobody waits on any more (a COPY refused by the run guard): the run is ending with it
+  // already, so it is no crash.
   // Anything else keeps Node's own handling.
   process.on('uncaughtException', (err) => {
     if ((stopped !== undefined && err === stopped) || err instanceof LockLostError) return;
