@@ -13,7 +13,7 @@ import { type Config, loadConfig, loadServerConfig, readEnv } from './config.js'
 import { COPY_FORMATS, type CopyFormat, DEFAULT_COPY_FORMAT } from './encode/sims.js';
 import type { OnEvent } from './engine/events.js';
 import { type Job, run } from './engine/run.js';
-import { describeFailure, EXIT, InterruptedError, STOP_SIGNALS, type StopSignal, UsageError } from './errors.js';
+import { describeFailure, EXIT, InterruptedError, LockLostError, STOP_SIGNALS, type StopSignal, UsageError } from './errors.js';
 import { MAX_GENERATED_GENES } from './input/generate.js';
 import { jsonLinesFace } from './report/jsonLines.js';
 import { terminalFace } from './report/progress.js';
@@ -46,11 +46,12 @@ const STOP_GRACE_SECONDS = CLI_CLEANUP_SECONDS;
  * files and load tables go; the exit code says which signal it was. A second signal quits at once.
  */
 function interruptible(): AbortSignal {
-  // After a stop, the stop's own error can surface from a stream or promise nobody waits on any
-  // more (a COPY refused by the run guard): the run is ending with it already, so it is no crash.
+  // After a stop (a signal, or the writer lock lost), the stop's own error can surface from a stream
+  // or promise nobody waits on any more (a COPY refused by the run guard): the run is ending with it
+  // already, so it is no crash.
   // Anything else keeps Node's own handling.
   process.on('uncaughtException', (err) => {
-    if (stopped !== undefined && err === stopped) return;
+    if ((stopped !== undefined && err === stopped) || err instanceof LockLostError) return;
     process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(EXIT.failure);
   });

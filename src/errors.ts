@@ -71,6 +71,25 @@ export class InterruptedError extends Error {
   }
 }
 
+/**
+ * The run's writer lock went away under it (its connection terminated, timed out, or a pooler
+ * restarted): another run may now hold it, so this one stops the way Ctrl-C stops it. An
+ * InterruptedError, so everything that stops a run on an interruption (the pool's guard, the
+ * strategies' checks) stops it for this too; exit 1, since no signal was given.
+ */
+export class LockLostError extends InterruptedError {
+  override readonly exitCode: number = EXIT.failure;
+  constructor(
+    readonly why: string,
+    afterSwap = false,
+  ) {
+    super();
+    this.message = afterSwap
+      ? `lost the writer lock (${why}) after the swap had committed: the new tables are in place; the next run removes what is left`
+      : `lost the writer lock (${why}); stopped, nothing swapped`;
+  }
+}
+
 /** The command would destroy data the user did not ask to replace. */
 export class RefusedError extends Error {
   readonly exitCode: number = EXIT.refused;
@@ -137,6 +156,8 @@ export function describeFailure(err: unknown, stop?: InterruptedError): Error & 
   const during = phase ? ` during ${phase}` : '';
   const firstLine = (m: unknown) => String(m ?? 'unknown error').split('\n')[0];
   const failure = (message: string) => Object.assign(new Error(message), { exitCode: EXIT.failure });
+  // Whatever failed after the lock was lost (a cancelled statement, a refused query) is that loss.
+  if (err instanceof LockLostError) return err;
   switch (failureKind(err, stop !== undefined)) {
     case 'interrupted':
       return new InterruptedError(stop?.signal ?? (err as InterruptedError).signal, committed);

@@ -58,7 +58,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
   const n = matrix.genes.length;
   say(`${o.strategy}: ${describeSource(o.source)}: ${n} genes × ${matrix.datasets.length} datasets, ${(n * n).toLocaleString('en-US')} similarity rows (${o.metric})`);
   const writer = { command: describeRun('create', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: poolSizeFor(o.parallel), tmpDir: o.tmpDir };
-  return asWriter(config, writer, say, signal, async (db) => {
+  return asWriter(config, writer, say, signal, async (db, w) => {
     const client = await db.pool.connect();
     try {
       const { applied } = await migrate(client);
@@ -68,9 +68,11 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
     }
     const parallel = await tuneParallel(db, o.parallel, say, o.strategy === 'parallel');
     const timer = new Timer(o.strategy, onEvent);
+    // Before every phase: a run that lost its lock goes no further (a silent loss included).
+    timer.gate = () => w.lock.assertHeld();
     const budget = o.budgetSeconds === undefined ? null : AbortSignal.timeout(o.budgetSeconds * 1000);
-    const runSignal = budget ? AbortSignal.any([signal, budget]) : signal;
-    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel, tmpDir: o.tmpDir, signal: runSignal, events, testFault: config.testFault, swapWaitSeconds: o.swapWaitSeconds });
+    const runSignal = budget ? AbortSignal.any([w.signal, budget]) : w.signal;
+    const ctx = runContext({ db, matrix, metric: o.metric, replace: o.replace, timer, parallel, tmpDir: o.tmpDir, signal: runSignal, events, testFault: config.testFault, swapWaitSeconds: o.swapWaitSeconds, runId: w.lock.runId, writer: w.lock });
     const strategy = await strategyNamed(o.strategy);
     let stoppedAtBudget = false;
     try {
@@ -79,7 +81,7 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
       timer.blame(err);
       if (isDiskFull(err)) throw diskFullError(o.tmpDir, tempSpaceNeeded(o.strategy, n, parallel));
       // Only the budget's own stop is an outcome; the user's Ctrl-C and every failure stay errors.
-      if (!budget?.aborted || signal.aborted) throw err;
+      if (!budget?.aborted || w.signal.aborted) throw err;
       stoppedAtBudget = true;
       say(`stopped at the ${o.budgetSeconds} s budget and rolled back: nothing was kept`);
     }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { commentLiteral, type ConstraintCatalog, type IndexCatalog, quoteIdent, type TableCatalog } from './catalog.js';
+import { commentLiteral, type ConstraintCatalog, type IndexCatalog, type TableCatalog } from './catalog.js';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 import { loadTableName, retiredTableName, tempIndexName } from './loadNames.js';
 import { columnName, type IndexBuild, leadingColumn } from './indexOrder.js';
 import { asCleanup } from './runGuard.js';
@@ -24,7 +25,7 @@ export interface Replacement {
   identitySequences: { column: string; live: string; fresh: string; old: string }[];
 }
 
-const qualified = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+const qualified = (schema: string, name: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(name)}`;
 
 /** Names of everything a run makes, numbered across tables so temporary index names never collide. */
 export function replacementsFor(cats: TableCatalog[], runId: string): Replacement[] {
@@ -62,7 +63,7 @@ const INDEX_HEAD = /^CREATE (UNIQUE )?INDEX (?:"(?:[^"]|"")+"|\S+) ON (?:ONLY )?
 export function indexDefOn(def: string, table: string, name: string): string | null {
   const m = INDEX_HEAD.exec(def);
   if (!m) return null;
-  return `CREATE ${m[1] ?? ''}INDEX ${quoteIdent(name)} ON ${table} USING ${def.slice(m[0].length)}`;
+  return `CREATE ${m[1] ?? ''}INDEX ${escapeIdentifier(name)} ON ${table} USING ${def.slice(m[0].length)}`;
 }
 
 /** The load table's columns only: no index, no constraint while rows stream in; autovacuum off until it is done. */
@@ -70,7 +71,7 @@ export async function createLoadTable(client: pg.ClientBase, r: Replacement): Pr
   const cat = r.cat;
   const ident = new Map(r.identitySequences.map((s) => [s.column, s]));
   const columns = cat.columns.map((c) => {
-    const parts = [quoteIdent(c.name), c.type];
+    const parts = [escapeIdentifier(c.name), c.type];
     if (c.collation) parts.push(`COLLATE ${c.collation}`);
     if (c.generated !== null) parts.push(`GENERATED ALWAYS AS (${c.generated}) STORED`);
     else if (c.identity !== '') {
@@ -86,11 +87,11 @@ export async function createLoadTable(client: pg.ClientBase, r: Replacement): Pr
   // An identity column gets a sequence of its own: it goes on from where the live one is, so rows
   // added without an id (an update's new data values) never collide with the ids copied over.
   for (const seq of r.identitySequences) {
-    await client.query(`SELECT setval('${qualified(cat.schema, seq.fresh)}', last_value, is_called) FROM ${seq.live}`);
+    await client.query(`SELECT setval(${escapeLiteral(qualified(cat.schema, seq.fresh))}, last_value, is_called) FROM ${seq.live}`);
   }
   const settings = cat.columns.flatMap((c) => c.settings);
   if (settings.length > 0) await client.query(`ALTER TABLE ${r.load} ${settings.join(', ')}`);
-  await client.query(`ALTER TABLE ${r.load} OWNER TO ${quoteIdent(cat.owner)}`);
+  await client.query(`ALTER TABLE ${r.load} OWNER TO ${escapeIdentifier(cat.owner)}`);
   // Default privileges may have granted something the live table does not have: start from none.
   const { rows } = await client.query<{ grantee: string }>(
     `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee
@@ -101,7 +102,7 @@ export async function createLoadTable(client: pg.ClientBase, r: Replacement): Pr
   for (const g of cat.grants) await client.query(g.replace('%TABLE%', r.load));
   if (cat.comment !== null) await client.query(`COMMENT ON TABLE ${r.load} IS ${commentLiteral(cat.comment)}`);
   for (const c of cat.columns) {
-    if (c.comment !== null) await client.query(`COMMENT ON COLUMN ${r.load}.${quoteIdent(c.name)} IS ${commentLiteral(c.comment)}`);
+    if (c.comment !== null) await client.query(`COMMENT ON COLUMN ${r.load}.${escapeIdentifier(c.name)} IS ${commentLiteral(c.comment)}`);
   }
 }
 
@@ -128,19 +129,19 @@ export async function addConstraints(client: pg.ClientBase, r: Replacement): Pro
   for (const { index, fresh } of r.indexNames) {
     const c = index.constraint;
     if (c === null) continue;
-    const name = quoteIdent(fresh);
+    const name = escapeIdentifier(fresh);
     if (c.type === 'x') clauses.push(`ADD CONSTRAINT ${name} ${c.def}`);
     else clauses.push(`ADD CONSTRAINT ${name} ${c.type === 'p' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${name}${deferral(c)}`);
   }
-  for (const c of r.cat.constraints) if (c.type === 'c') clauses.push(`ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`);
+  for (const c of r.cat.constraints) if (c.type === 'c') clauses.push(`ADD CONSTRAINT ${escapeIdentifier(c.name)} ${c.def}`);
   if (clauses.length > 0) await client.query(`ALTER TABLE ${r.load} ${clauses.join(', ')}`);
   for (const { index, fresh } of r.indexNames) {
     if (index.comment !== null) await client.query(`COMMENT ON INDEX ${qualified(r.cat.schema, fresh)} IS ${commentLiteral(index.comment)}`);
     const c = index.constraint;
-    if (c?.comment) await client.query(`COMMENT ON CONSTRAINT ${quoteIdent(fresh)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
+    if (c?.comment) await client.query(`COMMENT ON CONSTRAINT ${escapeIdentifier(fresh)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
   }
   for (const c of r.cat.constraints) {
-    if (c.type === 'c' && c.comment !== null) await client.query(`COMMENT ON CONSTRAINT ${quoteIdent(c.name)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
+    if (c.type === 'c' && c.comment !== null) await client.query(`COMMENT ON CONSTRAINT ${escapeIdentifier(c.name)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
   }
 }
 
@@ -193,11 +194,11 @@ async function addKeys(client: pg.ClientBase, r: Replacement, all: Replacement[]
       if (at < 0) throw new Error(`cannot read the definition of foreign key ${c.name}: ${c.def}`);
       def = `${def.slice(0, at)} REFERENCES ${target.load}(${def.slice(at + ` REFERENCES ${c.referencedName}(`.length)}`;
     }
-    return `ADD CONSTRAINT ${quoteIdent(c.name)} ${def}`;
+    return `ADD CONSTRAINT ${escapeIdentifier(c.name)} ${def}`;
   });
   await client.query(`ALTER TABLE ${r.load} ${clauses.join(', ')}`);
   for (const c of keys) {
-    if (c.comment !== null) await client.query(`COMMENT ON CONSTRAINT ${quoteIdent(c.name)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
+    if (c.comment !== null) await client.query(`COMMENT ON CONSTRAINT ${escapeIdentifier(c.name)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 
 /**
  * What PostgreSQL's catalog says about one table: enough to build an identical table beside
@@ -88,9 +89,8 @@ export interface IncomingForeignKey {
   columns: string[];
 }
 
-const quoteLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
-export const quoteIdent = (s: string) => (/^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`);
-export const commentLiteral = (c: string | null) => (c === null ? 'NULL' : quoteLiteral(c));
+// Every name is quoted, whatever it is: a lowercase name may still be a keyword (`order`, `user`).
+export const commentLiteral = (c: string | null) => (c === null ? 'NULL' : escapeLiteral(c));
 
 export async function readTableCatalog(client: pg.ClientBase, table: string): Promise<TableCatalog> {
   const { rows: rel } = await client.query(
@@ -147,7 +147,7 @@ export async function readTableCatalog(client: pg.ClientBase, table: string): Pr
     [oid],
   );
   const columns: ColumnCatalog[] = cols.map((c) => {
-    const q = quoteIdent(c.name);
+    const q = escapeIdentifier(c.name);
     const settings: string[] = [];
     if (c.attstattarget >= 0) settings.push(`ALTER COLUMN ${q} SET STATISTICS ${c.attstattarget}`);
     if (c.storage_differs) settings.push(`ALTER COLUMN ${q} SET STORAGE ${{ p: 'PLAIN', e: 'EXTERNAL', m: 'MAIN', x: 'EXTENDED' }[c.attstorage as string]}`);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Replacement } from './beside.js';
-import { quoteIdent } from './catalog.js';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 
 export const SIM_TABLE = 'datasets_genesimilarity';
 
@@ -80,6 +80,12 @@ export async function withShortLocks<T>(client: pg.ClientBase, wait: SwapWait, w
   }
 }
 
+/** `"schema"."name"` (or `schema.name`) -> its last part, still quoted: a schema's name may hold a dot. */
+export function unqualified(qualifiedName: string): string {
+  const m = /^(?:"(?:[^"]|"")*"|[^."]*)\.(.+)$/.exec(qualifiedName);
+  return m ? m[1]! : qualifiedName;
+}
+
 /** An incoming foreign key, as it was, for re-adding after the swap. */
 interface ReaddedKey {
   table: string;
@@ -128,21 +134,21 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
 
   // Every lock is held from here on: the statements go in one round trip, so the hold is as short as the server makes it.
   const statements: string[] = [];
-  for (const k of incoming) statements.push(`ALTER TABLE ${k.table} DROP CONSTRAINT ${quoteIdent(k.name)}`);
+  for (const k of incoming) statements.push(`ALTER TABLE ${k.table} DROP CONSTRAINT ${escapeIdentifier(k.name)}`);
   for (const r of reps) {
-    const schema = quoteIdent(r.cat.schema);
+    const schema = escapeIdentifier(r.cat.schema);
     for (const c of r.cat.columns) {
-      if (c.identity === '' && c.sequence !== null) statements.push(`ALTER SEQUENCE ${c.sequence} OWNED BY ${r.load}.${quoteIdent(c.name)}`);
+      if (c.identity === '' && c.sequence !== null) statements.push(`ALTER SEQUENCE ${c.sequence} OWNED BY ${r.load}.${escapeIdentifier(c.name)}`);
     }
-    for (const s of r.identitySequences) statements.push(`ALTER SEQUENCE ${s.live} RENAME TO ${quoteIdent(s.old)}`);
-    for (const i of r.indexNames) statements.push(`ALTER INDEX ${schema}.${quoteIdent(i.index.name)} RENAME TO ${quoteIdent(i.old)}`);
-    statements.push(`ALTER TABLE ${r.cat.quoted} RENAME TO ${quoteIdent(r.retiredName)}`);
+    for (const s of r.identitySequences) statements.push(`ALTER SEQUENCE ${s.live} RENAME TO ${escapeIdentifier(s.old)}`);
+    for (const i of r.indexNames) statements.push(`ALTER INDEX ${schema}.${escapeIdentifier(i.index.name)} RENAME TO ${escapeIdentifier(i.old)}`);
+    statements.push(`ALTER TABLE ${r.cat.quoted} RENAME TO ${escapeIdentifier(r.retiredName)}`);
   }
   for (const r of reps) {
-    const schema = quoteIdent(r.cat.schema);
-    for (const i of r.indexNames) statements.push(`ALTER INDEX ${schema}.${quoteIdent(i.fresh)} RENAME TO ${quoteIdent(i.index.name)}`);
-    for (const s of r.identitySequences) statements.push(`ALTER SEQUENCE ${schema}.${quoteIdent(s.fresh)} RENAME TO ${s.live.slice(s.live.indexOf('.') + 1)}`);
-    statements.push(`ALTER TABLE ${r.load} RENAME TO ${quoteIdent(r.cat.name)}`);
+    const schema = escapeIdentifier(r.cat.schema);
+    for (const i of r.indexNames) statements.push(`ALTER INDEX ${schema}.${escapeIdentifier(i.fresh)} RENAME TO ${escapeIdentifier(i.index.name)}`);
+    for (const s of r.identitySequences) statements.push(`ALTER SEQUENCE ${schema}.${escapeIdentifier(s.fresh)} RENAME TO ${unqualified(s.live)}`);
+    statements.push(`ALTER TABLE ${r.load} RENAME TO ${escapeIdentifier(r.cat.name)}`);
   }
   for (const { oid, def } of viewDefs) {
     const v = views.get(oid)!;
@@ -150,13 +156,13 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
     statements.push(`CREATE OR REPLACE VIEW ${v.quoted}${options} AS ${def.replace(/;\s*$/, '')}`);
   }
   for (const k of incoming) {
-    statements.push(`ALTER TABLE ${k.table} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.def}${k.validated ? ' NOT VALID' : ''}`);
+    statements.push(`ALTER TABLE ${k.table} ADD CONSTRAINT ${escapeIdentifier(k.name)} ${k.def}${k.validated ? ' NOT VALID' : ''}`);
   }
   for (const r of reps) {
     const value = sequenceValues.get(r.cat.name);
     const seq = r.cat.columns.find((c) => c.name === 'id')?.sequence;
     if (value === undefined || !seq) continue;
-    statements.push(`SELECT setval('${seq.replace(/'/g, "''")}', ${Math.max(Math.trunc(value), 1)}, ${value > 0})`);
+    statements.push(`SELECT setval(${escapeLiteral(seq)}, ${Math.max(Math.trunc(value), 1)}, ${value > 0})`);
   }
   await client.query(statements.join(';\n'));
   return { toValidate: incoming.filter((k) => k.validated), lockedAt, lockWaitSeconds: (lockedAt - askedAt) / 1000 };
@@ -166,7 +172,7 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
 export async function validateForeignKeys(client: pg.ClientBase, keys: ReaddedKey[]): Promise<void> {
   for (const k of keys) {
     try {
-      await client.query(`ALTER TABLE ${k.table} VALIDATE CONSTRAINT ${quoteIdent(k.name)}`);
+      await client.query(`ALTER TABLE ${k.table} VALIDATE CONSTRAINT ${escapeIdentifier(k.name)}`);
     } catch (err) {
       throw new Error(`the new tables are in place, but foreign key ${k.name} of ${k.table} fails validation and stays NOT VALID: ${(err as Error).message}`);
     }

@@ -16,8 +16,43 @@ export async function rowCounts(client: pg.ClientBase): Promise<Record<string, n
   return Object.fromEntries(rows.map((r) => [r.name, r.any ? 1 : 0]));
 }
 
+/** The application's tables with a foreign key into genesim's (Django's GeneNote into datasets_gene), quoted. */
+async function referencingTables(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT DISTINCT format('%I.%I', n.nspname, c.relname) AS name
+       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE k.contype = 'f' AND k.confrelid IN (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)
+        AND k.conrelid NOT IN (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)
+      ORDER BY 1`,
+    [DATASET_TABLES],
+  );
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Empties genesim's tables and restarts their ids. TRUNCATE must name every table with a key
+ * into the ones it empties: an application's such table goes in only when it is empty (checked
+ * under a lock that keeps it so); one holding rows is refused, never emptied with them.
+ */
 export async function truncateAll(client: pg.ClientBase): Promise<void> {
-  await client.query(`TRUNCATE ${DATASET_TABLES.join(', ')} RESTART IDENTITY`);
+  const others = await referencingTables(client);
+  if (others.length === 0) {
+    await client.query(`TRUNCATE ${DATASET_TABLES.join(', ')} RESTART IDENTITY`);
+    return;
+  }
+  await client.query(`LOCK TABLE ${others.join(', ')} IN SHARE MODE`);
+  const filled: string[] = [];
+  for (const t of others) if ((await client.query(`SELECT 1 FROM ${t} LIMIT 1`)).rowCount) filled.push(t);
+  if (filled.length > 0) {
+    throw new RefusedError(`${filled.join(', ')} hold rows with foreign keys into genesim's tables; emptying those would leave them dangling (remove the rows first)`);
+  }
+  await client.query(`TRUNCATE ${[...DATASET_TABLES, ...others].join(', ')}`);
+  // Only genesim's own ids restart (as RESTART IDENTITY would; transactional like it), not the application's.
+  const { rows } = await client.query<{ seq: string }>(
+    `SELECT s AS seq FROM unnest($1::text[]) AS t, pg_get_serial_sequence(t, 'id') AS s WHERE s IS NOT NULL`,
+    [DATASET_TABLES],
+  );
+  for (const { seq } of rows) await client.query(`ALTER SEQUENCE ${seq} RESTART`);
 }
 
 /**

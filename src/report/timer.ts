@@ -17,6 +17,8 @@ export class Timer {
   readonly measurements: Measurement[] = [];
   /** The phase begun last: what a failure between phases (a query on a connection lost at its end) is reported against. */
   lastPhase: string | undefined;
+  /** Runs before every phase (the writer lock's check): a phase does not start once it throws. */
+  gate: (() => Promise<void>) | undefined;
   private readonly started = performance.now();
 
   constructor(
@@ -27,6 +29,7 @@ export class Timer {
   async phase<T>(name: string, count: number | ((result: T) => number), work: () => Promise<T>): Promise<T> {
     const metric = `${this.prefix}_${name}`;
     this.lastPhase = metric;
+    await this.gate?.();
     this.emit({ type: 'phase', name: metric, state: 'start' });
     const t0 = performance.now();
     let result: T;

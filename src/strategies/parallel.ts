@@ -8,7 +8,6 @@ import { clientConfig, withClient } from '../db/connect.js';
 import { type ReaderStats, startReaderProbe } from '../db/readerProbe.js';
 import { asCleanup } from '../db/runGuard.js';
 import { addConstraints, addForeignKeys, createLoadTable, dropLoadTables, foreignKeysIndexed, indexBuilds, type Replacement, restoreOptions } from '../db/beside.js';
-import { newRunId } from '../db/loadNames.js';
 import { refuseIfDatabaseDiskShort } from '../db/diskPreflight.js';
 import { beginFrozenLoad } from '../db/frozenLoad.js';
 import { type IndexBuild, orderIndexBuilds } from '../db/indexOrder.js';
@@ -165,7 +164,10 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
       outcome = await timer.phase('swap', n * n, () =>
         withShortLocks(main, wait, async () => {
           await side.check(main);
-          return swapTables(main, plan.reps, side.sequenceValues());
+          const renamed = await swapTables(main, plan.reps, side.sequenceValues());
+          // Last thing before the COMMIT, under the swap's locks: it commits only while the writer lock is held.
+          await ctx.writer?.assertHeld(main);
+          return renamed;
         }),
       );
       committedAt = performance.now();
@@ -176,6 +178,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     timer.record('swap_lock_wait', outcome.lockWaitSeconds, plan.reps.length);
     timer.record('swap_locks_held', (committedAt - outcome.lockedAt) / 1000, plan.reps.length);
     swapped = true;
+    ctx.writer?.markSwapped();
     loadTablesMade = false;
     try {
       await timer.phase('validate_fks', outcome.toValidate.length, () => validateForeignKeys(main, outcome.toValidate));
@@ -244,7 +247,7 @@ export const parallelStrategy: Strategy = {
     const n = ctx.matrix.genes.length;
     const plan = await withClient(ctx.db.pool, async (client) => {
       await refuseIfFilled(client, ctx.replace);
-      return planReplacement(client, newRunId(), { mode: 'create', genes: n, resetColumns: true });
+      return planReplacement(client, ctx.runId, { mode: 'create', genes: n, resetColumns: true });
     });
     const geneIds = freshIds(n);
     const sink = numberingSink(copySink);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { indexDefOn, type Replacement, replacementsFor } from '../db/beside.js';
-import { idColumn, quoteIdent, readTableCatalog, type TableCatalog } from '../db/catalog.js';
+import { escapeIdentifier } from 'pg';
+import { idColumn, readTableCatalog, type TableCatalog } from '../db/catalog.js';
 import { DATASET_TABLES } from '../db/tables.js';
 import { RefusedError } from '../errors.js';
 
@@ -116,7 +117,7 @@ export async function planReplacement(client: pg.ClientBase, runId: string, o: R
       const extra = cat.columns.filter((c) => !known.includes(c.name) && c.generated === null && c.identity === '');
       const holding: string[] = [];
       for (const c of extra) {
-        const { rowCount } = await client.query(`SELECT 1 FROM ${cat.quoted} WHERE ${quoteIdent(c.name)} IS NOT NULL LIMIT 1`);
+        const { rowCount } = await client.query(`SELECT 1 FROM ${cat.quoted} WHERE ${escapeIdentifier(c.name)} IS NOT NULL LIMIT 1`);
         if (rowCount) holding.push(c.name);
       }
       if (holding.length > 0) carried.set(cat.name, holding);
@@ -133,7 +134,7 @@ export async function carryColumns(client: pg.ClientBase, plan: ReplacementPlan,
   const columns = plan.carried.get(table);
   if (!columns) return 0;
   const r = replacementOf(plan, table);
-  const cols = columns.map(quoteIdent);
+  const cols = columns.map(escapeIdentifier);
   const key = NATURAL_KEYS[table]!.map((k) => `l.${k} = o.${k}`).join(' AND ');
   const result = await client.query(
     `UPDATE ${r.load} l SET (${cols.join(', ')}) = ROW(${cols.map((c) => `o.${c}`).join(', ')}) FROM ${r.cat.quoted} o
@@ -145,7 +146,7 @@ export async function carryColumns(client: pg.ClientBase, plan: ReplacementPlan,
 /** Every row of a live table copied into its load table, the application's columns included. */
 export async function copyLiveRows(client: pg.ClientBase, plan: ReplacementPlan, table: string): Promise<void> {
   const r = replacementOf(plan, table);
-  const cols = r.cat.columns.filter((c) => c.generated === null).map((c) => quoteIdent(c.name));
+  const cols = r.cat.columns.filter((c) => c.generated === null).map((c) => escapeIdentifier(c.name));
   const overriding = r.cat.columns.some((c) => c.identity === 'a') ? ' OVERRIDING SYSTEM VALUE' : '';
   await client.query(`INSERT INTO ${r.load} (${cols.join(', ')})${overriding} SELECT ${cols.join(', ')} FROM ${r.cat.quoted} ORDER BY id`);
 }

@@ -1,4 +1,6 @@
 import type { Database } from '../db/connect.js';
+import type { WriterLock } from '../db/lock.js';
+import { newRunId } from '../db/loadNames.js';
 import type { Events } from '../engine/events.js';
 import type { CopyFormat } from '../encode/sims.js';
 import type { Matrix } from '../input/matrix.js';
@@ -69,6 +71,10 @@ export interface RunContext {
   swapWaitSeconds: number;
   /** Parallel update: reset the application's own columns instead of carrying their values over (--reset-columns). */
   resetColumns: boolean;
+  /** The run's id, which its load tables carry: its writer lock's, so a next run can tell whether the run is alive. */
+  runId: string;
+  /** The writer lock: the parallel swap commits only after checking it is still held. */
+  writer?: Pick<WriterLock, 'assertHeld' | 'markSwapped'>;
   /** Filled by the strategy: pairs scored 0 for lack of shared dimensions or norm. */
   stats: { degeneratePairs: number; peakRssBytes?: number };
 }
@@ -82,13 +88,14 @@ export const DEFAULT_SWAP_WAIT_SECONDS = 600;
 
 /** A RunContext with its statistics not yet counted. */
 export function runContext(
-  fields: Omit<RunContext, 'stats' | 'say' | 'swapWaitSeconds' | 'resetColumns'> & Partial<Pick<RunContext, 'swapWaitSeconds' | 'resetColumns'>>,
+  fields: Omit<RunContext, 'stats' | 'say' | 'swapWaitSeconds' | 'resetColumns' | 'runId'> & Partial<Pick<RunContext, 'swapWaitSeconds' | 'resetColumns' | 'runId'>>,
 ): RunContext {
   return {
     ...fields,
     say: fields.events.notice,
     swapWaitSeconds: fields.swapWaitSeconds ?? DEFAULT_SWAP_WAIT_SECONDS,
     resetColumns: fields.resetColumns ?? false,
+    runId: fields.runId ?? newRunId(),
     stats: { degeneratePairs: 0 },
   };
 }

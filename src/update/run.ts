@@ -10,7 +10,6 @@ import { type Metric, prepare, scorePair, scoreRow } from '../similarity/kernel.
 import { buildAndSwap } from '../strategies/parallel.js';
 import { throwIfAborted } from '../strategies/classic.js';
 import { SIM_TABLE } from '../strategies/sinks.js';
-import { newRunId } from '../db/loadNames.js';
 import { carryColumns, copyLiveRows, loadTableNames, planReplacement } from '../strategies/replacement.js';
 import { type ParallelRequest, type RunContext, runContext } from '../strategies/types.js';
 import { defaultResultsFile } from '../commands/create.js';
@@ -71,7 +70,7 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
   checkTmpDir(o.tmpDir);
   const input = o.source === null ? null : await loadSource(o.source);
   const writer = { command: describeRun('update', o.strategy, o.source), waitLockSeconds: o.waitLockSeconds ?? 0, connections: poolSizeFor(o.parallel), tmpDir: o.tmpDir };
-  return asWriter(config, writer, say, signal, async (db) => {
+  return asWriter(config, writer, say, signal, async (db, w) => {
     const client = await db.pool.connect();
     let plan: UpdatePlan;
     let hasMatrix: boolean;
@@ -109,8 +108,10 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
     const engine = o.strategy === 'parallel' && !o.changedOnly ? 'parallel' : o.strategy === 'copyfromfile' ? 'copyfromfile' : 'none';
     const parallel = await tuneParallel(db, o.parallel, say, engine === 'parallel');
     const timer = new Timer(`${o.strategy}_update`, onEvent);
+    // Before every phase: a run that lost its lock goes no further (a silent loss included).
+    timer.gate = () => w.lock.assertHeld();
     const ctx = runContext({
-      db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel, tmpDir: o.tmpDir, signal, events,
+      db, matrix: plan.target, metric: o.metric, replace: true, timer, parallel, tmpDir: o.tmpDir, signal: w.signal, events, runId: w.lock.runId, writer: w.lock,
       testFault: config.testFault, swapWaitSeconds: o.swapWaitSeconds, resetColumns: o.resetColumns,
     });
     // A check first thing in the transaction that writes, so the application's edit is never undone.
@@ -150,7 +151,7 @@ const COPIED_TABLES = ['datasets_dataset', 'datasets_gene', 'datasets_data', 'da
 async function parallelUpdate(ctx: RunContext, plan: UpdatePlan, check: (client: pg.ClientBase) => Promise<void>): Promise<number> {
   const n = plan.target.genes.length;
   const replacement = await withClient(ctx.db.pool, (client) =>
-    planReplacement(client, newRunId(), {
+    planReplacement(client, ctx.runId, {
       mode: 'update',
       genes: n,
       resetColumns: ctx.resetColumns,
