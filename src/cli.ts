@@ -445,7 +445,7 @@ export function buildCli(argv: string[]) {
               const db = demoConfig.db as { host?: string; port?: number; user?: string; password?: string };
               return [
                 `  look:     genesim similar ${w.exampleGene} --demo --top 10`,
-                `  psql:     PGPASSWORD=${db.password ?? ''} psql -h ${db.host} -p ${db.port} -U ${db.user} ${DEMO_DATABASE} -c "${similarSql(w.exampleGene!, 10)}"`,
+                `  psql:     PGPASSWORD=${db.password ?? ''} psql -h ${db.host} -p ${db.port} -U ${db.user} ${DEMO_DATABASE} -c "${similarSql(w.exampleGene!, 10).replace(/["\\$`]/g, '\\$&')}"`,
                 '            (the embedded server runs while a genesim command uses it: keep it up with genesim serve --insecure-local in another terminal)',
               ];
             },

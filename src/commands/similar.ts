@@ -28,6 +28,6 @@ export function similarSql(gene: string, top: number): string {
   return (
     'SELECT g2.systematic_name, g2.common_name, s.score FROM datasets_genesimilarity s ' +
     'JOIN datasets_gene g1 ON g1.id = s.gene1_id JOIN datasets_gene g2 ON g2.id = s.gene2_id ' +
-    `WHERE g1.systematic_name = '${name}' AND s.gene2_id <> s.gene1_id ORDER BY s.score DESC LIMIT ${top}`
+    `WHERE g1.systematic_name = '${name}' AND s.gene2_id <> s.gene1_id ORDER BY s.score DESC, g2.systematic_name COLLATE "C" LIMIT ${top}`
   );
 }

@@ -43,7 +43,7 @@ const RANKED = `
 SELECT g.systematic_name, g.common_name, s.score::float8 AS score
   FROM datasets_genesimilarity s JOIN datasets_gene g ON g.id = s.gene2_id
  WHERE s.gene1_id = $1 AND s.metric = $2 AND s.gene2_id <> $1
- ORDER BY s.score DESC, g.systematic_name
+ ORDER BY s.score DESC, g.systematic_name COLLATE "C"
  LIMIT $3`;
 
 type Db = pg.Pool | pg.ClientBase;
