@@ -345,6 +345,11 @@ export function buildCli(argv: string[]) {
           .option('metric', { choices: METRICS, describe: 'which scores (default: the metric the table holds)' })
           .option('json', { type: 'boolean', default: false, describe: 'print the answer as JSON, the same the service gives at GET /genes/:name/similar' })
           .option('demo', { type: 'boolean', default: false, describe: "ask demo's database (genesim_demo on the embedded server) instead of the configured one" })
+          .epilog(
+            'GENE is matched by systematic name (exactly, then in any case), else by common name when one gene has it. ' +
+              'An unknown name exits 2 with the closest names. The query is the application\'s (rows of gene1_id = GENE, on its index, the diagonal left out, ties by name); ' +
+              'it only reads: no lock is taken and nothing is written.',
+          )
           .check((a) => {
             if (!(Number.isInteger(a.top) && a.top >= 1 && a.top <= MAX_TOP)) throw new UsageError(`--top must be a whole number from 1 to ${MAX_TOP}`);
             return true;
