@@ -8,6 +8,8 @@ import { BENCH_ACTIONS, BENCH_STRATEGIES, type BenchAction, type BenchStrategy }
 import { benchSummary } from './report/benchReport.js';
 import { runGenerate } from './commands/generate.js';
 import { runMigrate } from './commands/migrate.js';
+import { runSimilar, similarSql } from './commands/similar.js';
+import { MAX_TOP, similarTable } from './similar/query.js';
 import type { MatrixSource } from './commands/source.js';
 import { type Config, loadConfig, loadServerConfig, readEnv } from './config.js';
 import { COPY_FORMATS, type CopyFormat, DEFAULT_COPY_FORMAT } from './encode/sims.js';
@@ -18,6 +20,9 @@ import { MAX_GENERATED_GENES } from './input/generate.js';
 import { jsonLinesFace } from './report/jsonLines.js';
 import { terminalFace } from './report/progress.js';
 import { resultsTable } from './report/results.js';
+import { phaseTracker, summaryLines } from './report/summary.js';
+import { DATASET_TABLES } from './db/tables.js';
+import type { Written } from './engine/events.js';
 import { METRICS, type Metric } from './similarity/kernel.js';
 import { DEFAULT_SWAP_WAIT_SECONDS, type Load, LOADS, STRATEGIES, type StrategyName, VIAS, type Via } from './strategies/types.js';
 import { removeAllNow } from './tempFiles.js';
@@ -134,24 +139,48 @@ function listOf<T>(flag: string, convert: (s: string) => T, allowed?: readonly s
   };
 }
 
-/** Runs the engine with the face the user chose: the bar and the table, or JSON lines on stdout. */
-async function runJob(job: Job, progress: ProgressFace, o: { on?: Config; updateBudgetSeconds?: number } = {}): Promise<void> {
+/** Runs the engine with the face the user chose: the bar and the summary (the table with --verbose), or JSON lines on stdout. */
+async function runJob(job: Job, progress: ProgressFace, o: { on?: Config; updateBudgetSeconds?: number; look?: (w: Written) => string[] } = {}): Promise<void> {
   const updateBudgetSeconds = o.updateBudgetSeconds;
   if (progress === 'json') {
     json = true;
     face = jsonLinesFace();
   }
+  const phases = phaseTracker();
+  const shown = face;
   // A create's budget is the engine's (it counts rows to project from); an update's is a timed Ctrl-C.
   const budget = updateBudgetSeconds === undefined ? null : AbortSignal.timeout(updateBudgetSeconds * 1000);
   const signal = budget ? AbortSignal.any([interruptible(), budget]) : interruptible();
-  const outcome = await run(o.on ?? config(), job, { signal, onEvent: face }).catch((err: unknown) => {
+  const onEvent: OnEvent = (e) => {
+    phases.see(e);
+    shown(e);
+  };
+  const outcome = await run(o.on ?? config(), job, { signal, onEvent }).catch((err: unknown) => {
     if (!budget?.aborted || controller.signal.aborted) throw err;
     throw new Stopped(`stopped at the ${updateBudgetSeconds} s budget: ${job.strategy === 'baseline' ? 'rows written so far stay (autocommit)' : 'rolled back, nothing kept'}`);
   });
   if (json) return;
-  process.stdout.write(`${resultsTable(outcome.measurements)}\n`);
-  if (outcome.changedRows === undefined) say(`results written to ${outcome.resultsFile}`);
-  else say(`${outcome.changedRows.toLocaleString('en-US')} similarity rows written; results in ${outcome.resultsFile}`);
+  if (verbose()) process.stdout.write(`${resultsTable(outcome.measurements)}\n\n`);
+  const w = outcome.written;
+  const lines = summaryLines({
+    action: job.action,
+    strategy: job.strategy,
+    metric: job.metric,
+    genes: w.genes,
+    datasets: w.datasets,
+    rowsWritten: w.rowsWritten,
+    tableRows: w.tableRows,
+    database: w.database,
+    // Parents first: the order a person reads the schema in.
+    tables: [...DATASET_TABLES].reverse(),
+    measurements: outcome.measurements,
+    phases: phases.topLevel(),
+    resultsFile: outcome.resultsFile,
+    exampleGene: w.exampleGene,
+    stoppedAtBudget: outcome.stoppedAtBudget,
+  });
+  const look = o.look && !outcome.stoppedAtBudget && w.exampleGene !== null ? o.look(w) : [];
+  process.stdout.write(`${[...lines.filter((l) => !(look.length > 0 && l.startsWith('  look:'))), ...look].join('\n')}\n`);
 }
 
 /** The options create and update share: where the matrix comes from, and how the parallel engine runs. */
@@ -252,6 +281,8 @@ export function buildCli(argv: string[]) {
           .option('replace', { type: 'boolean', default: false, describe: 'empty tables that already hold data' })
           // For `genesim bench`: classic strategies stop loading after S seconds, report their rate and roll back.
           .option('budget-seconds', { type: 'number', hidden: true })
+          // For `genesim serve`: the job this run is, recorded with the run so the status page can name it.
+          .option('job-id', { type: 'number', hidden: true })
           .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
           .check(checkRanges)
           .check(checkBudget)
@@ -259,7 +290,7 @@ export function buildCli(argv: string[]) {
             if (a['budget-seconds'] !== undefined && a.strategy === 'parallel') throw new UsageError('--budget-seconds applies to the classic strategies only');
             return true;
           }),
-      (a) => runJob({ action: 'create', ...createOptions(a, a.strategy), budgetSeconds: a['budget-seconds'] }, a.progress),
+      (a) => runJob({ action: 'create', ...createOptions(a, a.strategy), budgetSeconds: a['budget-seconds'], jobId: a['job-id'] }, a.progress),
     )
     .command(
       'update',
@@ -273,6 +304,7 @@ export function buildCli(argv: string[]) {
           .option('keep-missing-genes', { type: 'boolean', default: false, describe: 'keep genes (and datasets) absent from the input instead of removing them' })
           // For `genesim bench`: stop after S seconds of work (not counting start-up), as Ctrl-C would.
           .option('budget-seconds', { type: 'number', hidden: true })
+          .option('job-id', { type: 'number', hidden: true })
           .option('reset-columns', {
             type: 'boolean',
             default: false,
@@ -298,10 +330,35 @@ export function buildCli(argv: string[]) {
             waitLockSeconds: c.waitLockSeconds,
             swapWaitSeconds: c.swapWaitSeconds,
             resetColumns: a['reset-columns'],
+            jobId: a['job-id'],
           },
           a.progress,
           { updateBudgetSeconds: a['budget-seconds'] },
         );
+      },
+    )
+    .command(
+      'similar <gene>',
+      'The genes most similar to GENE (systematic or common name) in the database, with their scores',
+      (y) =>
+        y
+          .positional('gene', { type: 'string', demandOption: true, describe: 'systematic name (YAL001C) or common name (TFC3); case does not matter' })
+          .option('top', { type: 'number', default: 10, describe: `how many genes (1 to ${MAX_TOP})` })
+          .option('metric', { choices: METRICS, describe: 'which scores (default: the metric the table holds)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the answer as JSON, the same the service gives at GET /genes/:name/similar' })
+          .option('demo', { type: 'boolean', default: false, describe: "ask demo's database (genesim_demo on the embedded server) instead of the configured one" })
+          .epilog(
+            'GENE is matched by systematic name (exactly, then in any case), else by common name when one gene has it. ' +
+              'An unknown name exits 2 with the closest names. The query is the application\'s (rows of gene1_id = GENE, on its index, the diagonal left out, ties by name); ' +
+              'it only reads: no lock is taken and nothing is written.',
+          )
+          .check((a) => {
+            if (!(Number.isInteger(a.top) && a.top >= 1 && a.top <= MAX_TOP)) throw new UsageError(`--top must be a whole number from 1 to ${MAX_TOP}`);
+            return true;
+          }),
+      async (a) => {
+        const answer = await runSimilar(config(), { gene: a.gene, top: a.top, metric: a.metric, demo: a.demo }, say);
+        process.stdout.write(a.json ? `${JSON.stringify(answer, null, 2)}\n` : `${similarTable(answer)}\n`);
       },
     )
     .command(
@@ -389,11 +446,21 @@ export function buildCli(argv: string[]) {
           ),
           },
           'terminal',
-          { on: demoConfig },
+          {
+            on: demoConfig,
+            look: (w) => {
+              const db = demoConfig.db as { host?: string; port?: number; user?: string; password?: string };
+              return [
+                `  look:     genesim similar ${w.exampleGene} --demo --top 10`,
+                `  psql:     PGPASSWORD=${db.password ?? ''} psql -h ${db.host} -p ${db.port} -U ${db.user} ${DEMO_DATABASE} -c "${similarSql(w.exampleGene!, 10).replace(/["\\$`]/g, '\\$&')}"`,
+                '            (the embedded server runs while a genesim command uses it: keep it up with genesim serve --insecure-local in another terminal)',
+              ];
+            },
+          },
         ),
         ),
     )
-    .option('verbose', { type: 'boolean', default: false, global: true, describe: 'on failure, print the stack trace (and its cause) after the one-line message' })
+    .option('verbose', { type: 'boolean', default: false, global: true, describe: 'create, update: print the full table of measurements before the summary; on failure, print the stack trace (and its cause) after the one-line message' })
     .demandCommand(1, 'name a command')
     .strict()
     .help()

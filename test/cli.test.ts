@@ -48,11 +48,11 @@ describe('command line', () => {
     assert.equal(runCli(['create', '--strategy', 'bulk'], t.env).status, 2);
   });
 
-  it('create prints the results table; a second create without --replace is refused with exit 3', async () => {
+  it('create prints its summary; a second create without --replace is refused with exit 3', async () => {
     const results = path.join(dir, 'r.csv');
     const r = runCli(['create', '--strategy', 'copyfromfile', '--genes', '30', '--datasets', '5', '--results', results], t.env);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /copyfromfile_total\s+[\d.]+\s+900/);
+    assert.match(r.stdout, /^created the cosine similarity matrix of 30 genes × 5 datasets: 900 similarity rows \(copyfromfile strategy\)$/m);
     assert.match(readFileSync(results, 'utf8'), /^metric,seconds,count\n/);
     assert.equal((await tableCounts(t)).datasets_genesimilarity, 900);
     const again = runCli(['create', '--strategy', 'copyfromfile', '--genes', '30', '--datasets', '5', '--results', results], t.env);
@@ -100,7 +100,8 @@ describe('embedded PostgreSQL (no database configured)', () => {
     const r = runCli(['create', '--strategy', 'copyfrom', '--genes', '20', '--datasets', '4', '--results', path.join(root, 'r.csv')], env);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /no database configured .*: using embedded PostgreSQL/);
-    assert.match(r.stdout, /copyfrom_total\s+[\d.]+\s+400/);
+    assert.match(r.stdout, /: 400 similarity rows \(copyfrom strategy\)$/m);
+    assert.match(r.stdout, /^  where: +embedded PostgreSQL|^  where: +postgres@127\.0\.0\.1:\d+\/genesim;/m);
     const again = runCli(['migrate'], env);
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stderr, /nothing to apply/);

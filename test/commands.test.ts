@@ -208,7 +208,7 @@ describe('README commands through the built bin', function () {
       it('without --strategy: parallel; without --replace on full tables: refused, exit 3, nothing changed', async () => {
         const results = path.join(dir, 'default-strategy.csv');
         const r = genesim(t, ['create', '--input', A, '--results', results]);
-        assert.match(r.stdout, /^parallel_total\s+[\d.]+\s+1,600$/m);
+        assert.match(r.stdout, /: 1,600 similarity rows \(parallel strategy\)$/m);
         assert.equal(resultsOf(results).get('parallel_total')!.count, '1600');
         await assertTablesHold(t, expectFile(A), true);
         const refused = genesim(t, ['create', '--strategy', 'bulk', '--input', B], 3);
@@ -480,7 +480,19 @@ describe('README commands through the built bin', function () {
       const r = runCli(['demo'], env, dir);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stderr, new RegExp(`demo: writes only to embedded PostgreSQL in ${embedded.dir} \\(port ${embedded.port}\\), database genesim_demo; the configured database \\(.*/${configured.name}\\) is not used`));
-      assert.match(r.stdout, /^parallel_total\s+[\d.]+\s+6,086,089$/m);
+      assert.match(r.stdout, /: 6,086,089 similarity rows \(parallel strategy\)$/m);
+      // It ends with how to look: the command and a psql line, both of which answer.
+      const look = /^  look: +genesim (similar EISEN0001 --demo --top 10)$/m.exec(r.stdout);
+      assert.ok(look, r.stdout);
+      const similar = runCli(look[1]!.split(' '), env, dir);
+      assert.equal(similar.status, 0, similar.stderr);
+      const ranked = similar.stdout.trim().split('\n').slice(2).map((l) => l.trim().split(/\s+/)[1]);
+      assert.equal(ranked.length, 10);
+      const psql = /^  psql: +(PGPASSWORD=\S* psql .*)$/m.exec(r.stdout);
+      assert.ok(psql, r.stdout);
+      const viaPsql = spawnSync('sh', ['-c', `${psql[1]!.replace(/^(PGPASSWORD=\S*) psql /, '$1 psql -At -F, ')}`], { encoding: 'utf8' });
+      assert.equal(viaPsql.status, 0, viaPsql.stderr);
+      assert.deepEqual(viaPsql.stdout.trim().split('\n').map((l) => l.split(',')[0]), ranked, 'psql gives the same ranking');
 
       assert.deepEqual(checksums(await databaseContents(configured, true)), checksums(before_), 'the configured database is as it was');
       assert.deepEqual(await demoOnConfigured(), demoBefore, 'genesim_demo on the configured server (absent, or a demo the user ran there before the suite) is as it was');

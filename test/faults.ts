@@ -116,7 +116,8 @@ export async function leftoverRelations(t: TestDatabase): Promise<string[]> {
     `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'S', 'u') AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast%'
         AND (c.relname LIKE 'datasets_genesimilarity_load%' OR c.relname ~ 'genesim')
-        AND c.relname NOT IN ('datasets_genesimilarity', 'datasets_genesimilarity_id_seq', 'genesim_migrations', 'genesim_migrations_id_seq')
+        -- genesim_run is the record of finished runs, kept on purpose.
+        AND c.relname NOT IN ('datasets_genesimilarity', 'datasets_genesimilarity_id_seq', 'genesim_migrations', 'genesim_migrations_id_seq', 'genesim_run', 'genesim_run_id_seq')
       ORDER BY 1`,
   );
   return rows.map((r) => r.relname);

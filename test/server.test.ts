@@ -146,7 +146,7 @@ describe('genesim serve', function () {
     assert.deepEqual(Object.keys(r.body).sort(), ['id', 'state']);
     const job = await ended(r.body.id);
     assert.equal(job.state, 'succeeded', job.error);
-    assert.deepEqual(Object.keys(job).sort(), ['action', 'createdAt', 'error', 'etaSeconds', 'finishedAt', 'heartbeatAt', 'id', 'parameters', 'phase', 'rowsDone', 'rowsTotal', 'startedAt', 'state', 'timings'].sort());
+    assert.deepEqual(Object.keys(job).sort(), ['action', 'createdAt', 'error', 'etaSeconds', 'finishedAt', 'heartbeatAt', 'id', 'parameters', 'phase', 'phaseStartedAt', 'rowsDone', 'rowsTotal', 'startedAt', 'state', 'timings'].sort());
     assert.deepEqual(job.parameters, { strategy: 'copyfrom', metric: 'cosine', threads: 1, changedOnly: false, genes: 60 });
     assert.equal(job.rowsDone, job.rowsTotal);
     const total = job.timings.find((m: { metric: string }) => m.metric === 'copyfrom_total');
@@ -155,7 +155,10 @@ describe('genesim serve', function () {
     assert.ok(job.timings.some((m: { metric: string }) => m.metric === 'copyfrom_create_sims'));
     assert.deepEqual((await sql(t, 'SELECT count(*)::int AS n FROM datasets_genesimilarity'))[0], { n: 3600 });
     const matrix = (await api('GET', '/matrix')).body;
-    assert.deepEqual({ ...matrix, updatedAt: undefined }, { genes: 60, datasets: 100, rows: 3600, rowsEstimated: false, metric: 'cosine', updatedAt: undefined });
+    assert.deepEqual({ ...matrix, updatedAt: undefined, lastWrite: undefined }, { genes: 60, datasets: 100, rows: 3600, rowsEstimated: false, metric: 'cosine', updatedAt: undefined, lastWrite: undefined });
+    // Written by the job's own process, which names the job.
+    assert.deepEqual({ ...matrix.lastWrite, seconds: undefined, finishedAt: undefined }, { action: 'create', strategy: 'copyfrom', metric: 'cosine', source: '--genes 60', genes: 60, datasets: 100, rowsWritten: 3600, jobId: job.id, seconds: undefined, finishedAt: undefined });
+    assert.ok(matrix.lastWrite.seconds > 0 && matrix.lastWrite.finishedAt <= job.finishedAt);
     assert.equal(matrix.updatedAt, job.finishedAt);
     // Every log line of the job carries its id, with Cloud Logging's severity and message.
     const lines = server.logs.filter((l) => l.jobId === job.id);
@@ -316,6 +319,7 @@ describe('genesim serve', function () {
     const job = (await api('GET', `/jobs/${left!.id}`)).body;
     assert.equal(job.state, 'failed');
     assert.match(job.error, /^no heartbeat since \d{4}-\d\d-\d\dT[\d:]+Z \(more than 5 s\): the server running it stopped$/);
+    assert.equal(job.finishedAt, job.heartbeatAt, 'it ran until its last heartbeat, not until it was found');
     const cron = await call(server.url, 'GET', '/cron/update', { headers: { 'x-appengine-cron': 'true' } });
     assert.equal(cron.status, 200);
     assert.equal(cron.body.state, 'succeeded', cron.body.error);

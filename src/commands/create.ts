@@ -1,7 +1,8 @@
 import path from 'node:path';
-import type { Config } from '../config.js';
+import { type Config, describeTarget } from '../config.js';
+import { recordRun } from '../db/runLog.js';
 import { migrate } from '../db/migrate.js';
-import { type EngineEvent, Events } from '../engine/events.js';
+import { type EngineEvent, Events, type Written } from '../engine/events.js';
 import { saveResults } from '../report/results.js';
 import { type Measurement, Timer } from '../report/timer.js';
 import { strategyNamed } from '../strategies/index.js';
@@ -30,6 +31,8 @@ export interface CreateOptions {
   waitLockSeconds?: number;
   /** Parallel engine: seconds the swap may wait for its locks. */
   swapWaitSeconds?: number;
+  /** The server's job this run is (`--job-id`, hidden); absent for a run from the command line. */
+  jobId?: number;
 }
 
 export interface CreateOutcome {
@@ -39,6 +42,7 @@ export interface CreateOutcome {
   degeneratePairs: number;
   /** True when the run was stopped at its budget and rolled back. */
   stoppedAtBudget: boolean;
+  written: Written;
 }
 
 export function defaultResultsFile(strategy: string, operation = 'create'): string {
@@ -91,6 +95,38 @@ export async function runCreate(config: Config, o: CreateOptions, onEvent: (even
       say(`${ctx.stats.degeneratePairs} pairs had fewer than 2 shared datasets or a zero norm and scored 0`);
     }
     const resultsFile = await saveResults(timer.measurements, { requested: o.results, defaultFile: defaultResultsFile(o.strategy), tmpDir: o.tmpDir }, say);
-    return { measurements: timer.measurements, resultsFile, genes: n, degeneratePairs: ctx.stats.degeneratePairs, stoppedAtBudget };
+    const rows = stoppedAtBudget ? 0 : n * n;
+    const written: Written = {
+      genes: n,
+      datasets: matrix.datasets.length,
+      rowsWritten: rows,
+      tableRows: rows,
+      database: describeTarget(db.target),
+      exampleGene: firstName(matrix.genes),
+    };
+    if (!stoppedAtBudget) {
+      await noteRun(db.pool, say, { action: 'create', strategy: o.strategy, metric: o.metric, source: writer.command.replace(/^\S+ --strategy \S+ /, ''), genes: n, datasets: matrix.datasets.length, rowsWritten: rows, seconds: totalSeconds(timer.measurements), jobId: o.jobId ?? null });
+    }
+    return { measurements: timer.measurements, resultsFile, genes: n, degeneratePairs: ctx.stats.degeneratePairs, stoppedAtBudget, written };
   });
+}
+
+/** The first systematic name in sorted order: what the plan puts first, so the example is stable. */
+export function firstName(genes: readonly string[]): string | null {
+  let first: string | null = null;
+  for (const g of genes) if (first === null || g < first) first = g;
+  return first;
+}
+
+export function totalSeconds(measurements: readonly Measurement[]): number {
+  return measurements.find((m) => m.metric.endsWith('_total'))?.seconds ?? 0;
+}
+
+/**
+ * Records the finished run where the server's status page reads it. The matrix is written and
+ * committed by now: a record that cannot be written (a role without CREATE) is a warning, not a
+ * failed run.
+ */
+export async function noteRun(pool: Parameters<typeof recordRun>[0], say: (line: string) => void, r: Parameters<typeof recordRun>[1]): Promise<void> {
+  await recordRun(pool, r).catch((err: Error) => say(`the run is not recorded in genesim_run (the status page will not show it): ${err.message}`));
 }

@@ -22,6 +22,20 @@ export type EngineEvent =
 
 export type OnEvent = (event: EngineEvent) => void;
 
+/** What a finished run wrote and where: the facts of the summary a person reads. */
+export interface Written {
+  genes: number;
+  datasets: number;
+  /** Similarity rows the run wrote: every row for a create, the changed ones for an update. */
+  rowsWritten: number;
+  /** Similarity rows the table holds after the run. */
+  tableRows: number;
+  /** The database as `describeTarget` names it: host, port, user and database, never a password. */
+  database: string;
+  /** The first gene by systematic name, for the "look at it" line; null for an empty matrix. */
+  exampleGene: string | null;
+}
+
 export interface Progress {
   /** Adds done units; `extra` carries named figures of the step (rows computed ahead of the load). */
   tick(units: number, extra?: Record<string, string | number>): void;

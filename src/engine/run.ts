@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { unwritableReason } from '../report/results.js';
 import { runUpdate, type UpdateOptions } from '../update/run.js';
 import type { Measurement } from '../report/timer.js';
-import type { OnEvent } from './events.js';
+import type { OnEvent, Written } from './events.js';
 
 /** One run of the engine: what the CLI parses from flags and the server from a job. */
 export type Job = ({ action: 'create' } & CreateOptions) | ({ action: 'update' } & UpdateOptions);
@@ -14,6 +14,10 @@ export interface RunOutcome {
   resultsFile: string;
   /** Updates: similarity rows written. */
   changedRows?: number;
+  /** What was written and where, for the summary; not part of the result event (its JSON stays as it was). */
+  written: Written;
+  /** Set for a create stopped at its time budget (rolled back). */
+  stoppedAtBudget?: boolean;
 }
 
 /**

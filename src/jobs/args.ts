@@ -16,7 +16,7 @@ export interface JobSpec {
  * an application asking for a create means); results and temp files go to `tmpDir`, the one
  * writable place on App Engine.
  */
-export function jobArgs(spec: JobSpec, o: { resultsFile: string; tmpDir: string }): string[] {
+export function jobArgs(spec: JobSpec, o: { resultsFile: string; tmpDir: string; jobId?: number }): string[] {
   const input = 'file' in spec.input ? ['--input', spec.input.file] : 'genes' in spec.input ? ['--genes', String(spec.input.genes)] : ['--from-db'];
   return [
     spec.action,
@@ -29,5 +29,7 @@ export function jobArgs(spec: JobSpec, o: { resultsFile: string; tmpDir: string 
     '--results', o.resultsFile,
     '--tmp-dir', o.tmpDir,
     '--progress', 'json',
+    // Recorded with the run in genesim_run, so the matrix card names the job that wrote it.
+    ...(o.jobId === undefined ? [] : ['--job-id', String(o.jobId)]),
   ];
 }

@@ -58,8 +58,8 @@ interface Running {
   progress: JobProgress;
   /** Per progress label: when and at how many units it was first seen, for the ETA. */
   firstSeen: Map<string, { at: number; done: number }>;
-  /** Phases started and not yet ended (they nest: the swap writes the small tables). */
-  phases: string[];
+  /** Phases started and not yet ended, with when (they nest: the swap writes the small tables). */
+  phases: { name: string; at: string }[];
   stopDownload: AbortController;
   child: ChildProcess | null;
   /** Set when the job is being cancelled: the reason recorded with it. */
@@ -127,7 +127,7 @@ export class JobRunner {
     const run: Running = {
       id: job.id,
       log: this.o.log.child({ jobId: job.id }),
-      progress: { phase: null, rowsDone: null, rowsTotal: null, etaSeconds: null, timings: [] },
+      progress: { phase: null, phaseStartedAt: null, rowsDone: null, rowsTotal: null, etaSeconds: null, timings: [] },
       firstSeen: new Map(),
       phases: [],
       stopDownload: new AbortController(),
@@ -195,7 +195,7 @@ export class JobRunner {
       const spec: JobSpec = { ...request.spec, input: await this.input(run, request.source, temp) };
       const resultsFile = path.join(this.o.tmpDir, `genesim-job-${run.id}-results.csv`);
       temp.push(resultsFile);
-      const exit = run.cancelReason === null ? await this.runChild(run, jobArgs(spec, { resultsFile, tmpDir: this.o.tmpDir })) : null;
+      const exit = run.cancelReason === null ? await this.runChild(run, jobArgs(spec, { resultsFile, tmpDir: this.o.tmpDir, jobId: run.id })) : null;
       if (exit && exit.code === 0 && run.succeeded) state = 'succeeded';
       else if (run.cancelReason !== null) [state, error] = ['cancelled', run.cancelReason];
       else if (exit?.signal) error = `job process killed by ${exit.signal}${run.errorEvent ? ` (${run.errorEvent})` : ''}`;
@@ -229,6 +229,7 @@ export class JobRunner {
         return { file: source.path };
       case 'url': {
         run.progress.phase = 'download';
+        run.progress.phaseStartedAt = new Date().toISOString();
         await this.flush(run);
         run.log.info({}, `downloading ${source.url.origin}${source.url.pathname}`);
         const file = await download(source.url, this.o.tmpDir, `job-${run.id}`, this.o.maxDownloadBytes, run.stopDownload.signal, this.o.downloadStallSeconds);
@@ -272,15 +273,19 @@ export class JobRunner {
         break;
       case 'phase':
         if (e.state === 'start') {
-          run.phases.push(e.name);
+          run.phases.push({ name: e.name, at: new Date().toISOString() });
           p.phase = e.name;
           // A new phase has no known rows or rate until it says so: the previous step's
           // 3,000 / 3,000 and ETA 0 must not stand for a COPY or COMMIT that is still running.
           [p.rowsDone, p.rowsTotal, p.etaSeconds] = [null, null, null];
+          p.phaseStartedAt = run.phases.at(-1)!.at;
           run.log.info({ phase: e.name }, `phase ${e.name} started`);
         } else {
-          run.phases.splice(run.phases.lastIndexOf(e.name), 1);
-          p.phase = run.phases.at(-1) ?? e.name;
+          const at = run.phases.map((x) => x.name).lastIndexOf(e.name);
+          if (at >= 0) run.phases.splice(at, 1);
+          // Back in the enclosing phase (its time still running), or between phases.
+          p.phase = run.phases.at(-1)?.name ?? e.name;
+          p.phaseStartedAt = run.phases.at(-1)?.at ?? null;
           p.timings.push({ metric: e.name, seconds: e.seconds, count: e.count });
           run.log.info({ phase: e.name, seconds: e.seconds, count: e.count }, `phase ${e.name} took ${e.seconds.toFixed(3)} s`);
         }

@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS genesim_job (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS genesim_job_one_active ON genesim_job ((true)) WHERE state IN ('queued', 'running');
 CREATE INDEX IF NOT EXISTS genesim_job_created_at ON genesim_job (created_at DESC);
+-- Added after the first release: a table made by an older genesim gains it here.
+ALTER TABLE genesim_job ADD COLUMN IF NOT EXISTS phase_started_at timestamptz;
 COMMENT ON TABLE genesim_job IS 'genesim serve: create and update jobs (state queued/running/succeeded/failed/cancelled)';
 `;
 /** Serialises the DDL of instances starting at once (IF NOT EXISTS alone races on the catalog). */
@@ -48,6 +50,8 @@ export interface Job {
   parameters: Record<string, unknown>;
   state: JobState;
   phase: string | null;
+  /** When the current phase began (the status page draws it growing); null between phases. */
+  phaseStartedAt: string | null;
   rowsDone: number | null;
   rowsTotal: number | null;
   etaSeconds: number | null;
@@ -65,6 +69,7 @@ interface JobRow {
   parameters: Record<string, unknown>;
   state: JobState;
   phase: string | null;
+  phase_started_at: Date | null;
   rows_done: string | null;
   rows_total: string | null;
   eta_seconds: number | null;
@@ -86,6 +91,7 @@ function toJob(r: JobRow): Job {
     parameters: r.parameters,
     state: r.state,
     phase: r.phase,
+    phaseStartedAt: iso(r.phase_started_at),
     rowsDone: num(r.rows_done),
     rowsTotal: num(r.rows_total),
     etaSeconds: r.eta_seconds,
@@ -149,6 +155,7 @@ export async function markRunning(db: Db, id: number): Promise<void> {
 
 export interface JobProgress {
   phase: string | null;
+  phaseStartedAt: string | null;
   rowsDone: number | null;
   rowsTotal: number | null;
   etaSeconds: number | null;
@@ -158,9 +165,9 @@ export interface JobProgress {
 /** Writes what the job reported and beats its heart; says whether someone asked to cancel it. */
 export async function heartbeat(db: Db, id: number, p: JobProgress): Promise<{ cancelRequested: boolean }> {
   const { rows } = await db.query<{ cancel: boolean }>(
-    `UPDATE genesim_job SET phase = $2, rows_done = $3, rows_total = $4, eta_seconds = $5, timings = $6, heartbeat_at = now()
+    `UPDATE genesim_job SET phase = $2, rows_done = $3, rows_total = $4, eta_seconds = $5, timings = $6, phase_started_at = $7, heartbeat_at = now()
       WHERE id = $1 RETURNING cancel_requested_at IS NOT NULL AS cancel`,
-    [id, p.phase, p.rowsDone, p.rowsTotal, p.etaSeconds, JSON.stringify(p.timings)],
+    [id, p.phase, p.rowsDone, p.rowsTotal, p.etaSeconds, JSON.stringify(p.timings), p.phaseStartedAt],
   );
   return { cancelRequested: rows[0]?.cancel ?? false };
 }
@@ -168,7 +175,7 @@ export async function heartbeat(db: Db, id: number, p: JobProgress): Promise<{ c
 export async function finishJob(db: Db, id: number, state: FinalState, error: string | null, p: JobProgress): Promise<Job> {
   const { rows } = await db.query<JobRow>(
     `UPDATE genesim_job SET state = $2, error = $3, phase = $4, rows_done = $5, rows_total = $6, eta_seconds = NULL, timings = $7,
-            finished_at = now(), heartbeat_at = now()
+            phase_started_at = NULL, finished_at = now(), heartbeat_at = now()
       WHERE id = $1 RETURNING *`,
     [id, state, error, p.phase, p.rowsDone, p.rowsTotal, JSON.stringify(p.timings)],
   );
@@ -195,7 +202,8 @@ export async function requestCancel(db: Db, id: number): Promise<Job | null> {
 export async function failStale(db: Db, staleSeconds: number): Promise<Job[]> {
   const { rows } = await db.query<JobRow>(
     `UPDATE genesim_job
-        SET state = 'failed', finished_at = now(),
+        -- Timed to its last sign of life: the time until someone noticed is not how long it ran.
+        SET state = 'failed', finished_at = coalesce(heartbeat_at, started_at, created_at), phase_started_at = NULL,
             error = 'no heartbeat since ' || to_char(coalesce(heartbeat_at, started_at, created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                     || ' (more than ' || $1::text || ' s): the server running it stopped'
       WHERE state IN ('queued', 'running') AND coalesce(heartbeat_at, started_at, created_at) < now() - make_interval(secs => $1)

@@ -15,6 +15,8 @@ import { UPDATE_STRATEGIES } from '../update/run.js';
 import { bearerMatches } from './auth.js';
 import type { Logger } from 'pino';
 import { matrixSummary } from './matrix.js';
+import { MAX_TOP, NoMatrixError, similarGenes, UnknownGeneError } from '../similar/query.js';
+import { UsageError } from '../errors.js';
 
 /** The status page's static files (index.html, app.js, style.css), served as they are: no build step. */
 export const PUBLIC_DIR = path.join(projectRoot, 'src', 'server', 'public');
@@ -57,6 +59,13 @@ const jobBodySchema = {
   if: { properties: { action: { const: 'create' } } },
   then: { properties: { strategy: { enum: [...STRATEGIES] } } },
   else: { properties: { strategy: { enum: [...UPDATE_STRATEGIES] } } },
+} as const;
+
+const geneParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 50 } } } as const;
+const similarQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { top: { type: 'string', pattern: '^[0-9]{1,4}$' }, metric: { enum: [...METRICS] } },
 } as const;
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9]{1,15}$' } } } as const;
@@ -157,6 +166,24 @@ export async function buildApp(o: AppOptions) {
     });
 
     api.get('/matrix', async () => matrixSummary(o.pool));
+
+    // The same answer as `genesim similar NAME --json`, from the same query.
+    api.get<{ Params: { name: string }; Querystring: { top?: string; metric?: string } }>(
+      '/genes/:name/similar',
+      { schema: { params: geneParams, querystring: similarQuery } },
+      async (req, reply) => {
+        const top = req.query.top === undefined ? 10 : Number(req.query.top);
+        if (!(top >= 1 && top <= MAX_TOP)) return reply.status(400).send({ error: `top must be a whole number from 1 to ${MAX_TOP}` });
+        try {
+          return await similarGenes(o.pool, req.params.name, { top, metric: req.query.metric });
+        } catch (err) {
+          if (err instanceof UnknownGeneError) return reply.status(404).send({ error: err.message, suggestions: err.suggestions });
+          if (err instanceof NoMatrixError) return reply.status(404).send({ error: err.message, suggestions: [] });
+          if (err instanceof UsageError) return reply.status(400).send({ error: err.message });
+          throw err;
+        }
+      },
+    );
   });
 
   // App Engine's cron: an update from the database, answered when it ends. App Engine strips

@@ -1,18 +1,18 @@
 import type pg from 'pg';
-import type { Config } from '../config.js';
+import { type Config, describeTarget } from '../config.js';
 import { inTransaction, withClient } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
 import { RefusedError, tagCommitted } from '../errors.js';
 import { saveResults } from '../report/results.js';
 import { type Measurement, Stopwatch, Timer } from '../report/timer.js';
-import { type EngineEvent, Events } from '../engine/events.js';
+import { type EngineEvent, Events, type Written } from '../engine/events.js';
 import { type Metric, prepare, scorePair, scoreRow } from '../similarity/kernel.js';
 import { buildAndSwap } from '../strategies/parallel.js';
 import { throwIfAborted } from '../strategies/classic.js';
 import { SIM_TABLE } from '../strategies/sinks.js';
 import { carryColumns, copyLiveRows, loadTableNames, planReplacement } from '../strategies/replacement.js';
 import { type ParallelRequest, type RunContext, runContext } from '../strategies/types.js';
-import { defaultResultsFile } from '../commands/create.js';
+import { defaultResultsFile, firstName, noteRun, totalSeconds } from '../commands/create.js';
 import { loadSource, type MatrixSource } from '../commands/source.js';
 import { checkTmpDir, diskFullError, isDiskFull, tempSpaceNeeded } from '../tempSpace.js';
 import { poolSizeFor, tuneParallel } from '../commands/tune.js';
@@ -42,6 +42,8 @@ export interface UpdateOptions {
   swapWaitSeconds?: number;
   /** Parallel engine: reset the application's own columns instead of carrying their values over. */
   resetColumns?: boolean;
+  /** The server's job this run is (`--job-id`, hidden); absent for a run from the command line. */
+  jobId?: number;
 }
 
 export interface UpdateOutcome {
@@ -49,6 +51,7 @@ export interface UpdateOutcome {
   resultsFile: string;
   changedRows: number;
   changedGenes: number;
+  written: Written;
 }
 
 const SINKS: Record<Exclude<UpdateStrategy, 'parallel'>, (o: SinkOptions) => UpdateSink> = {
@@ -141,7 +144,17 @@ export async function runUpdate(config: Config, o: UpdateOptions, onEvent: (even
     timer.record('changed_rows', null, changedRows);
     timer.record('changed_genes', null, plan.changedGenes);
     const resultsFile = await saveResults(timer.measurements, { requested: o.results, defaultFile: defaultResultsFile(o.strategy, 'update'), tmpDir: o.tmpDir }, say);
-    return { measurements: timer.measurements, resultsFile, changedRows, changedGenes: plan.changedGenes };
+    const written: Written = {
+      genes: n,
+      datasets: plan.target.datasets.length,
+      rowsWritten: changedRows,
+      tableRows: n * n,
+      database: describeTarget(db.target),
+      exampleGene: firstName(plan.target.genes),
+    };
+    const from = writer.command.replace(/^\S+ --strategy \S+ /, '');
+    await noteRun(db.pool, say, { action: 'update', strategy: o.strategy, metric: o.metric, source: from, genes: n, datasets: written.datasets, rowsWritten: changedRows, seconds: totalSeconds(timer.measurements), jobId: o.jobId ?? null });
+    return { measurements: timer.measurements, resultsFile, changedRows, changedGenes: plan.changedGenes, written };
   });
 }
 

@@ -65,8 +65,15 @@ function when(iso) {
 
 function elapsed(job) {
   if (!job.startedAt) return null;
+  // A job whose server died ran until its last heartbeat, not until someone noticed.
   const end = job.finishedAt ? new Date(job.finishedAt) : new Date();
-  return (end.getTime() - new Date(job.startedAt).getTime()) / 1000;
+  const last = died(job) && job.heartbeatAt ? new Date(Math.min(end.getTime(), new Date(job.heartbeatAt).getTime())) : end;
+  return Math.max(0, (last.getTime() - new Date(job.startedAt).getTime()) / 1000);
+}
+
+/** Failed because its server stopped beating (the sweep's words), not by an error of its own. */
+function died(job) {
+  return job.state === 'failed' && typeof job.error === 'string' && job.error.startsWith('no heartbeat since');
 }
 
 function describeSource(p) {
@@ -127,8 +134,66 @@ function renderMatrix(m) {
     rows: m.rowsEstimated ? `≈ ${int(m.rows)}` : int(m.rows),
     metric: m.metric || '–',
     updatedAt: when(m.updatedAt),
+    writtenBy: writtenBy(m.lastWrite),
   };
   for (const [k, v] of Object.entries(fields)) document.querySelector(`#matrix [data-field="${k}"]`).textContent = v;
+}
+
+/** Which run wrote the matrix last: a server job by its number, a CLI run by its command. */
+function writtenBy(w) {
+  if (!w) return '–';
+  const what = `${w.action} ${w.strategy} ${w.source}`;
+  const who = w.jobId === null || w.jobId === undefined ? `a CLI run (${what})` : `job #${w.jobId} (${what})`;
+  return `${who}, ${int(w.rowsWritten)} rows in ${seconds(w.seconds)}`;
+}
+
+// ---------- similar genes ----------
+
+async function searchGene(event) {
+  event.preventDefault();
+  const out = $('#similar-result');
+  const name = $('#gene-name').value.trim();
+  if (!name) return;
+  if (!token()) {
+    out.replaceChildren(el('p', { class: 'error' }, 'Type the token first.'));
+    return;
+  }
+  const top = Number($('#gene-top').value) || 10;
+  out.replaceChildren(el('p', { class: 'muted' }, `Searching ${name}…`));
+  try {
+    const { status, data } = await api(`/genes/${encodeURIComponent(name)}/similar?top=${encodeURIComponent(top)}`);
+    if (status === 200) out.replaceChildren(similarNode(data));
+    else out.replaceChildren(similarError(data, status));
+  } catch (err) {
+    out.replaceChildren();
+    handleError(err);
+  }
+}
+
+function similarNode(a) {
+  const gene = `${a.gene.systematicName}${a.gene.commonName ? ` (${a.gene.commonName})` : ''}`;
+  const rows = a.similar.map((s) =>
+    el('tr', { 'data-gene': s.systematicName }, el('td', { class: 'num' }, s.rank), el('td', {}, s.systematicName), el('td', {}, s.commonName || ''), el('td', { class: 'num score' }, s.score.toFixed(3))),
+  );
+  return el(
+    'table',
+    { class: 'similar', 'data-gene': a.gene.systematicName },
+    el('caption', {}, `${a.similar.length} genes most similar to ${gene} by ${a.metric}`),
+    el('thead', {}, el('tr', {}, el('th', {}, 'rank'), el('th', {}, 'gene'), el('th', {}, 'common name'), el('th', {}, 'score'))),
+    el('tbody', {}, ...rows),
+  );
+}
+
+/** The server's one line, and the names it suggests as buttons that search them. */
+function similarError(data, status) {
+  const p = el('p', { class: 'error' }, (data && data.error) || `the server answered ${status}`);
+  const suggestions = (data && data.suggestions) || [];
+  if (suggestions.length === 0) return p;
+  const pick = (name) => () => {
+    $('#gene-name').value = name;
+    $('#gene-search').requestSubmit();
+  };
+  return el('div', {}, p, el('p', { class: 'suggestions' }, 'Try: ', ...suggestions.map((n) => el('button', { type: 'button', class: 'suggestion', onclick: pick(n) }, n))));
 }
 
 // ---------- jobs ----------
@@ -172,7 +237,7 @@ function jobMeta(job) {
   if (ACTIVE.has(job.state) && typeof job.etaSeconds === 'number') bits.push(el('span', {}, `ETA ${seconds(job.etaSeconds)}`));
   bits.push(el('span', {}, `queued ${when(job.createdAt)}`));
   const took = elapsed(job);
-  if (took !== null) bits.push(el('span', {}, `${job.finishedAt ? 'took' : 'running for'} ${seconds(took)}`));
+  if (took !== null) bits.push(el('span', { class: 'took' }, died(job) ? `ran ${seconds(took)} until its last heartbeat` : `${job.finishedAt ? 'took' : 'running for'} ${seconds(took)}`));
   const meta = el('div', { class: 'job-meta' });
   bits.forEach((b, i) => meta.append(...(i ? [' · ', b] : [b])));
   return meta;
@@ -181,6 +246,11 @@ function jobMeta(job) {
 /** Phase timings as horizontal bars; the total (and counters without a time) as a caption. */
 function timingsChart(job) {
   const timings = (job.timings || []).filter((t) => typeof t.seconds === 'number');
+  // A running job: the phases ended so far, and the current one growing from its start.
+  const current = ACTIVE.has(job.state) && job.phase && job.phaseStartedAt
+    ? { metric: job.phase, seconds: Math.max(0, (Date.now() - new Date(job.phaseStartedAt).getTime()) / 1000), count: null, current: true }
+    : null;
+  if (current) timings.push(current);
   if (timings.length === 0) return null;
   const prefix = `${(job.parameters && job.parameters.strategy) || ''}_`;
   const label = (m) => (prefix.length > 1 && m.startsWith(prefix) ? m.slice(prefix.length) : m);
@@ -197,16 +267,16 @@ function timingsChart(job) {
   phases.forEach((t, i) => {
     const y = i * rowH + 2;
     const w = Math.max(1, (t.seconds / max) * barW);
-    const g = svg('g', { class: 'phase-bar', 'data-metric': t.metric });
+    const g = svg('g', { class: `phase-bar${t.current ? ' current' : ''}`, 'data-metric': t.metric });
     g.append(
-      svg('title', {}, `${t.metric}: ${seconds(t.seconds)}, count ${int(t.count)}`),
+      svg('title', {}, t.current ? `${t.metric}: running for ${seconds(t.seconds)}` : `${t.metric}: ${seconds(t.seconds)}, count ${int(t.count)}`),
       svg('text', { x: labelW - 8, y: y + rowH / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'label' }, label(t.metric)),
       svg('rect', { x: labelW, y: y + 3, width: w.toFixed(1), height: rowH - 6, rx: 2 }),
       svg('text', { x: labelW + w + 6, y: y + rowH / 2, 'dominant-baseline': 'middle', class: 'value' }, seconds(t.seconds)),
     );
     chart.append(g);
   });
-  const caption = el('figcaption', {}, total ? `total ${seconds(total.seconds)} for ${int(total.count)} rows` : 'phase timings');
+  const caption = el('figcaption', {}, total ? `total ${seconds(total.seconds)} for ${int(total.count)} rows` : current ? `phase timings so far: ${label(current.metric)} running for ${seconds(current.seconds)}` : 'phase timings');
   return el('figure', { class: 'timings' }, caption, chart);
 }
 
@@ -221,7 +291,7 @@ function jobNode(job) {
     jobMeta(job),
     progressBar(job),
     job.error ? el('pre', { class: 'error' }, job.error) : null,
-    job.state === 'succeeded' || job.state === 'failed' || job.state === 'cancelled' ? timingsChart(job) : null,
+    timingsChart(job),
   );
 }
 
@@ -412,6 +482,7 @@ function init() {
   }
   $('#source-kind').addEventListener('change', showSourceInputs);
   $('#job-form').addEventListener('submit', submitJob);
+  $('#gene-search').addEventListener('submit', searchGene);
   $('#token-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const value = $('#token').value.trim();
