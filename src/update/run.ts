@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { inTransaction, withClient } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
+import { citusParallel, citusSequential } from '../db/citus.js';
+import { asCleanup } from '../db/runGuard.js';
 import { RefusedError, tagCommitted } from '../errors.js';
 import { saveResults } from '../report/results.js';
 import { type Measurement, Stopwatch, Timer } from '../report/timer.js';
@@ -195,6 +197,8 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
   // `sinkRows`: the part of `rows` the sink's finished batches account for.
   const progress = { rows: 0, sinkRows: 0 };
   try {
+    // Citus: reference tables written after multi-shard statements in one transaction (src/db/citus.ts).
+    await citusSequential(client);
     const work = async () => {
       if (o.transactional) await o.check(client);
       const ids = await assignIds(client, plan);
@@ -217,7 +221,10 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
     }
   } finally {
     await sink.dispose?.();
-    client.release();
+    await asCleanup(() => citusParallel(client)).then(
+      () => client.release(),
+      () => client.release(true),
+    );
   }
 }
 
