@@ -25,7 +25,11 @@ const CLI = path.join(projectRoot, 'dist', 'src', 'cli.js');
 const TICK = 100; // clock ticks a second (getconf CLK_TCK on Linux)
 const say = (line: string) => process.stderr.write(`citus bench: ${line}\n`);
 
-/** CPU seconds of a process and every descendant still alive. */
+/**
+ * CPU seconds of a process and its descendants: each one's own (utime, stime) and that of its
+ * children that have exited and been waited for (cutime, cstime), so a backend that ends during a
+ * phase (a pooled connection closed, Citus' connections to the workers) still counts.
+ */
 function cpuOfTree(root: number): number {
   const stats = new Map<number, { ppid: number; cpu: number }>();
   for (const entry of readdirSync('/proc')) {
@@ -33,7 +37,7 @@ function cpuOfTree(root: number): number {
     try {
       const s = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(entry), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / TICK });
+      stats.set(Number(entry), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICK });
     } catch {
       // Gone meanwhile.
     }
