@@ -10,6 +10,7 @@ import { runGenerate } from './commands/generate.js';
 import { runMigrate } from './commands/migrate.js';
 import { runSimilar, similarSql } from './commands/similar.js';
 import { MAX_TOP, similarTable } from './similar/query.js';
+import { DEFAULT_CITUS_SHARDS } from './db/citus.js';
 import type { MatrixSource } from './commands/source.js';
 import { type Config, loadConfig, loadServerConfig, readEnv } from './config.js';
 import { COPY_FORMATS, type CopyFormat, DEFAULT_COPY_FORMAT } from './encode/sims.js';
@@ -248,9 +249,23 @@ export function buildCli(argv: string[]) {
     .command(
       'migrate',
       'Create the Django-compatible datasets_* tables (idempotent)',
-      (y) => y,
-      async () => {
-        const { applied, alreadyApplied, adopted } = await runMigrate(config(), say);
+      (y) =>
+        y
+          .option('citus', {
+            type: 'boolean',
+            default: false,
+            describe: 'on a Citus coordinator: similarities distributed by gene1_id and data values by gene_id (colocated), the other tables as reference tables, keys (gene1_id, id) and (gene_id, id); tables already distributed are kept as they are',
+          })
+          .option('shards', { type: 'number', describe: `--citus: shard count of the distributed tables (default ${DEFAULT_CITUS_SHARDS})` })
+          .check((a) => {
+            if (a.shards !== undefined && !a.citus) throw new UsageError('--shards needs --citus');
+            if (a.shards !== undefined && !(Number.isInteger(a.shards) && a.shards >= 1 && a.shards <= 1024)) throw new UsageError('--shards must be a whole number from 1 to 1,024');
+            return true;
+          }),
+      async (a) => {
+        const { applied, alreadyApplied, adopted, citus } = await runMigrate(config(), say, a.citus ? { citus: { shards: a.shards ?? DEFAULT_CITUS_SHARDS } } : {});
+        if (citus === 'distributed') say(`distributed for Citus: datasets_genesimilarity by gene1_id (${a.shards ?? DEFAULT_CITUS_SHARDS} shards), datasets_data by gene_id colocated, the other tables as reference tables`);
+        if (citus === 'adopted') say('the tables were already distributed: their Citus layout is kept as it is');
         if (adopted.length > 0) say(`tables already there (made by the application): recorded ${adopted.join(', ')} without running it`);
         if (applied.length > 0) say(`applied ${applied.join(', ')}`);
         if (applied.length + adopted.length === 0) say(`schema up to date: nothing to apply (${alreadyApplied.length} applied before)`);

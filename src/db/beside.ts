@@ -4,6 +4,7 @@ import { escapeIdentifier, escapeLiteral } from 'pg';
 import { loadTableName, retiredTableName, tempIndexName } from './loadNames.js';
 import { columnName, type IndexBuild, leadingColumn } from './indexOrder.js';
 import { asCleanup } from './runGuard.js';
+import { type CitusPlacement, placeLike } from './citus.js';
 
 /**
  * One live table and the table built beside it from its catalog: same columns, types,
@@ -23,6 +24,14 @@ export interface Replacement {
   indexNames: { index: IndexCatalog; fresh: string; old: string }[];
   /** Identity columns: the load table's sequence name while beside, and the live one's after the swap. */
   identitySequences: { column: string; live: string; fresh: string; old: string }[];
+  /**
+   * On a Citus coordinator, where the live table is (src/db/citus.ts): the load table is placed
+   * the same way, and its serial sequences are its own (`serialSequences`), since Citus refuses to
+   * move a sequence's OWNED BY away from a distributed table.
+   */
+  citus?: CitusPlacement;
+  /** Citus: serial columns' sequences made for the load table, renamed to the live names in the swap. */
+  serialSequences?: { column: string; live: string; fresh: string; old: string }[];
 }
 
 const qualified = (schema: string, name: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(name)}`;
@@ -89,6 +98,7 @@ export async function createLoadTable(client: pg.ClientBase, r: Replacement): Pr
   for (const seq of r.identitySequences) {
     await client.query(`SELECT setval(${escapeLiteral(qualified(cat.schema, seq.fresh))}, last_value, is_called) FROM ${seq.live}`);
   }
+  for (const seq of r.serialSequences ?? []) await ownSerialSequence(client, r, seq);
   const settings = cat.columns.flatMap((c) => c.settings);
   if (settings.length > 0) await client.query(`ALTER TABLE ${r.load} ${settings.join(', ')}`);
   await client.query(`ALTER TABLE ${r.load} OWNER TO ${escapeIdentifier(cat.owner)}`);
@@ -104,6 +114,35 @@ export async function createLoadTable(client: pg.ClientBase, r: Replacement): Pr
   for (const c of cat.columns) {
     if (c.comment !== null) await client.query(`COMMENT ON COLUMN ${r.load}.${escapeIdentifier(c.name)} IS ${commentLiteral(c.comment)}`);
   }
+  // Last, once the table is complete: Citus copies its definition to the shards.
+  if (r.citus) await placeLike(client, r.load, r.cat.quoted, r.citus);
+}
+
+/** Citus: serial sequences a Replacement gets a copy of (empty elsewhere: there the live one changes owner). */
+export function serialSequencesOf(cat: TableCatalog, runId: string, table: number): NonNullable<Replacement['serialSequences']> {
+  return cat.columns
+    .filter((c) => c.identity === '' && c.sequence !== null)
+    .map((c, k) => ({ column: c.name, live: c.sequence!, fresh: tempIndexName(runId, 'new', 2000 + 100 * table + k), old: tempIndexName(runId, 'old', 2000 + 100 * table + k) }));
+}
+
+/**
+ * A copy of the live serial sequence (type, bounds, increment, cache, position, owner) owned by
+ * the load table's column, which draws its default from it; made before the table is
+ * distributed, as Citus requires of a sequence a distributed table owns.
+ */
+async function ownSerialSequence(client: pg.ClientBase, r: Replacement, seq: NonNullable<Replacement['serialSequences']>[number]): Promise<void> {
+  const fresh = qualified(r.cat.schema, seq.fresh);
+  const { rows } = await client.query<{ def: string; owner: string }>(
+    `SELECT format('AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %s', format_type(q.seqtypid, NULL), q.seqincrement, q.seqmin, q.seqmax,
+                   q.seqstart, q.seqcache, CASE WHEN q.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END) AS def, pg_get_userbyid(c.relowner) AS owner
+       FROM pg_sequence q JOIN pg_class c ON c.oid = q.seqrelid WHERE q.seqrelid = $1::regclass`,
+    [seq.live],
+  );
+  await client.query(`CREATE SEQUENCE ${fresh} ${rows[0]!.def}`);
+  await client.query(`SELECT setval('${fresh}', last_value, is_called) FROM ${seq.live}`);
+  await client.query(`ALTER SEQUENCE ${fresh} OWNER TO ${escapeIdentifier(rows[0]!.owner)}`);
+  await client.query(`ALTER TABLE ${r.load} ALTER COLUMN ${escapeIdentifier(seq.column)} SET DEFAULT nextval(${escapeLiteral(fresh)}::regclass)`);
+  await client.query(`ALTER SEQUENCE ${fresh} OWNED BY ${r.load}.${escapeIdentifier(seq.column)}`);
 }
 
 /**
@@ -134,7 +173,7 @@ export async function addConstraints(client: pg.ClientBase, r: Replacement): Pro
     else clauses.push(`ADD CONSTRAINT ${name} ${c.type === 'p' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${name}${deferral(c)}`);
   }
   for (const c of r.cat.constraints) if (c.type === 'c') clauses.push(`ADD CONSTRAINT ${escapeIdentifier(c.name)} ${c.def}`);
-  if (clauses.length > 0) await client.query(`ALTER TABLE ${r.load} ${clauses.join(', ')}`);
+  await alterTable(client, r, clauses);
   for (const { index, fresh } of r.indexNames) {
     if (index.comment !== null) await client.query(`COMMENT ON INDEX ${qualified(r.cat.schema, fresh)} IS ${commentLiteral(index.comment)}`);
     const c = index.constraint;
@@ -196,10 +235,20 @@ async function addKeys(client: pg.ClientBase, r: Replacement, all: Replacement[]
     }
     return `ADD CONSTRAINT ${escapeIdentifier(c.name)} ${def}`;
   });
-  await client.query(`ALTER TABLE ${r.load} ${clauses.join(', ')}`);
+  await alterTable(client, r, clauses);
   for (const c of keys) {
     if (c.comment !== null) await client.query(`COMMENT ON CONSTRAINT ${escapeIdentifier(c.name)} ON ${r.load} IS ${commentLiteral(c.comment)}`);
   }
+}
+
+/**
+ * The clauses in one ALTER TABLE (one pass over the table), or on Citus one statement each:
+ * it refuses ADD CONSTRAINT together with other subcommands on a distributed table.
+ */
+async function alterTable(client: pg.ClientBase, r: Replacement, clauses: string[]): Promise<void> {
+  if (clauses.length === 0) return;
+  if (!r.citus) return void (await client.query(`ALTER TABLE ${r.load} ${clauses.join(', ')}`));
+  for (const clause of clauses) await client.query(`ALTER TABLE ${r.load} ${clause}`);
 }
 
 /** The live table's storage options, autovacuum included, now that the load is done. */

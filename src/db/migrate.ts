@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import { projectRoot } from '../paths.js';
+import { distributeDjangoTables } from './citus.js';
 import { inTransaction } from './connect.js';
 
 export const MIGRATIONS_DIR = path.join(projectRoot, 'src', 'db', 'migrations');
@@ -13,6 +14,8 @@ export interface MigrateResult {
   alreadyApplied: string[];
   /** Recorded without running: the objects they make were already there (Django made them). */
   adopted: string[];
+  /** --citus: the tables were distributed now, or found distributed and kept as they are. */
+  citus?: 'distributed' | 'adopted';
 }
 
 /** `-- skip if exists: TABLE` in a migration: a database whose app already made TABLE keeps its own schema. */
@@ -22,7 +25,7 @@ const GUARD = /^-- skip if exists: ([a-z_][a-z0-9_]*)$/m;
  * Applies the plain-SQL files in src/db/migrations in name order, each in its own
  * transaction together with its row in genesim_migrations, so a failed file leaves no trace.
  */
-export async function migrate(client: pg.PoolClient | pg.Client): Promise<MigrateResult> {
+export async function migrate(client: pg.PoolClient | pg.Client, o: { citus?: { shards: number } } = {}): Promise<MigrateResult> {
   await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
   try {
     // Under the lock: two first runs at once would both find no table, and the slower one's
@@ -50,6 +53,7 @@ export async function migrate(client: pg.PoolClient | pg.Client): Promise<Migrat
       });
       (present ? result.adopted : result.applied).push(name);
     }
+    if (o.citus) result.citus = await distributeDjangoTables(client, o.citus.shards);
     return result;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Replacement } from './beside.js';
 import { escapeIdentifier, escapeLiteral } from 'pg';
+import { citusSequential } from './citus.js';
 
 export const SIM_TABLE = 'datasets_genesimilarity';
 
@@ -59,6 +60,9 @@ export async function withShortLocks<T>(client: pg.ClientBase, wait: SwapWait, w
     await client.query('BEGIN');
     try {
       await client.query(`SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT_MS}ms'`);
+      // Citus: the checks read distributed tables, then the renames go to every shard of reference
+      // and distributed tables alike; one connection per node makes that no "parallel operation" error.
+      await citusSequential(client, { local: true });
       const result = await work();
       await client.query('COMMIT');
       granted.abort();
@@ -137,8 +141,13 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
   for (const k of incoming) statements.push(`ALTER TABLE ${k.table} DROP CONSTRAINT ${escapeIdentifier(k.name)}`);
   for (const r of reps) {
     const schema = escapeIdentifier(r.cat.schema);
-    for (const c of r.cat.columns) {
-      if (c.identity === '' && c.sequence !== null) statements.push(`ALTER SEQUENCE ${c.sequence} OWNED BY ${r.load}.${escapeIdentifier(c.name)}`);
+    if (r.serialSequences) {
+      // Citus: the load table has sequences of its own (beside.ts); each takes the live one's name.
+      for (const s of r.serialSequences) statements.push(`ALTER SEQUENCE ${s.live} RENAME TO ${escapeIdentifier(s.old)}`);
+    } else {
+      for (const c of r.cat.columns) {
+        if (c.identity === '' && c.sequence !== null) statements.push(`ALTER SEQUENCE ${c.sequence} OWNED BY ${r.load}.${escapeIdentifier(c.name)}`);
+      }
     }
     for (const s of r.identitySequences) statements.push(`ALTER SEQUENCE ${s.live} RENAME TO ${escapeIdentifier(s.old)}`);
     for (const i of r.indexNames) statements.push(`ALTER INDEX ${schema}.${escapeIdentifier(i.index.name)} RENAME TO ${escapeIdentifier(i.old)}`);
@@ -147,7 +156,7 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
   for (const r of reps) {
     const schema = escapeIdentifier(r.cat.schema);
     for (const i of r.indexNames) statements.push(`ALTER INDEX ${schema}.${escapeIdentifier(i.fresh)} RENAME TO ${escapeIdentifier(i.index.name)}`);
-    for (const s of r.identitySequences) statements.push(`ALTER SEQUENCE ${schema}.${escapeIdentifier(s.fresh)} RENAME TO ${unqualified(s.live)}`);
+    for (const s of [...r.identitySequences, ...(r.serialSequences ?? [])]) statements.push(`ALTER SEQUENCE ${schema}.${escapeIdentifier(s.fresh)} RENAME TO ${unqualified(s.live)}`);
     statements.push(`ALTER TABLE ${r.load} RENAME TO ${escapeIdentifier(r.cat.name)}`);
   }
   for (const { oid, def } of viewDefs) {
@@ -164,7 +173,10 @@ export async function swapTables(client: pg.ClientBase, reps: Replacement[], seq
     if (value === undefined || !seq) continue;
     statements.push(`SELECT setval(${escapeLiteral(seq)}, ${Math.max(Math.trunc(value), 1)}, ${value > 0})`);
   }
-  await client.query(statements.join(';\n'));
+  // Citus forwards a DDL statement's query string to the workers as it came: several statements
+  // in one string fail there ("cannot insert multiple commands into a prepared statement").
+  if (reps.some((r) => r.citus)) for (const statement of statements) await client.query(statement);
+  else await client.query(statements.join(';\n'));
   return { toValidate: incoming.filter((k) => k.validated), lockedAt, lockWaitSeconds: (lockedAt - askedAt) / 1000 };
 }
 

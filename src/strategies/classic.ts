@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { inTransaction, withClient } from '../db/connect.js';
 import { asCleanup } from '../db/runGuard.js';
+import { citusParallel, citusSequential } from '../db/citus.js';
 import { requireEmpty, truncateAll } from '../db/tables.js';
 import { TextSimEncoder } from '../encode/sims.js';
 import { encodedChunks } from '../encode/stream.js';
@@ -38,6 +39,8 @@ export function classicStrategy(name: StrategyName, sink: RowSink, options: Clas
       const client = await ctx.db.pool.connect();
       let finish = () => undefined as void;
       try {
+        // Citus: TRUNCATE of every table, then the datasets, in one transaction (src/db/citus.ts).
+        await citusSequential(client);
         if (options.transactional) {
           await inTransaction(
             client,
@@ -64,7 +67,10 @@ export function classicStrategy(name: StrategyName, sink: RowSink, options: Clas
           }
         }
       } finally {
-        client.release();
+        await asCleanup(() => citusParallel(client)).then(
+          () => client.release(),
+          () => client.release(true),
+        );
       }
     },
   };

@@ -114,7 +114,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
         await copyChunks(main, sims.load, simColumns(true), enc.take(), o.format);
       });
     }
-    const totals = await timer.phase('create_sims', o.load === 'concurrent' ? n * n - n : n * n, () => loadAll(ctx, base, blocks, sims.load));
+    const totals = await timer.phase('create_sims', o.load === 'concurrent' ? n * n - n : n * n, () => loadAll(ctx, base, blocks, sims.load, sims.citus === undefined));
     timer.record('compute_write', (totals.lastTaskAt - totals.firstTaskAt) / 1000, n * n - n);
     timer.record('copy', (totals.lastCopyAt - totals.firstCopyAt) / 1000, n * n - n);
     timer.record('compute', totals.computeSeconds, pairCount(n));
@@ -154,7 +154,11 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
     });
     // With a late table the similarity table was analyzed beside it (above).
     const unanalyzed = late ? plan.reps.filter((r) => r !== sims) : plan.reps;
-    await timer.phase('analyze', n * n, () => main.query(`ANALYZE ${unanalyzed.map((r) => r.load).join(', ')}`));
+    // Citus: one table a statement (several in one are one transaction, which Citus refuses after a multi-shard one).
+    const analyzeLists = sims.citus ? unanalyzed.map((r) => [r]) : [unanalyzed];
+    await timer.phase('analyze', n * n, async () => {
+      for (const list of analyzeLists) await main.query(`ANALYZE ${list.map((r) => r.load).join(', ')}`);
+    });
     throwIfAborted(ctx.signal);
     const wait = { seconds: ctx.swapWaitSeconds, say: ctx.say, signal: ctx.signal, observer: () => ctx.db.pool.connect() };
     const probe = await startReaderProbe(clientConfig(ctx.db.target), geneIds);
@@ -283,12 +287,13 @@ type ByteTask = (({ kind: 'rows' } & BlockTask) | ({ kind: 'emit' } & EmitTask))
  * in the order of its unique and gene1 indexes: those builds then find their input sorted,
  * and the application's "similarities of gene X" reads touch a few pages instead of thousands.
  */
-async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, blocks: RowBlock[], table: string): Promise<LoadTotals> {
+async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, blocks: RowBlock[], table: string, freezable = true): Promise<LoadTotals> {
   const o = ctx.parallel;
   const n = ctx.matrix.genes.length;
   const clustered = o.load === 'clustered';
   // One ordered COPY stream: one connection and one transaction, so its rows can be written frozen.
-  const frozen = clustered ? await beginFrozenLoad(ctx.db.pool, table) : undefined;
+  // Not on Citus (freezable false): the shards were not made in that transaction, so no FREEZE.
+  const frozen = clustered && freezable ? await beginFrozenLoad(ctx.db.pool, table) : undefined;
   const onLoadConnection = <T>(work: (client: pg.PoolClient) => Promise<T>) => (frozen ? work(frozen.client) : withClient(ctx.db.pool, work));
   const how: CopyHow = { format: o.format, freeze: frozen !== undefined };
   const pool = new Piscina({ filename: WORKER, minThreads: o.threads, maxThreads: o.threads, idleTimeout: 1000 });

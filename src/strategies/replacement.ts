@@ -1,6 +1,7 @@
 import type pg from 'pg';
-import { indexDefOn, type Replacement, replacementsFor } from '../db/beside.js';
+import { indexDefOn, type Replacement, replacementsFor, serialSequencesOf } from '../db/beside.js';
 import { escapeIdentifier } from 'pg';
+import { citusPlacements } from '../db/citus.js';
 import { idColumn, readTableCatalog, type TableCatalog } from '../db/catalog.js';
 import { DATASET_TABLES } from '../db/tables.js';
 import { RefusedError } from '../errors.js';
@@ -123,7 +124,13 @@ export async function planReplacement(client: pg.ClientBase, runId: string, o: R
       if (holding.length > 0) carried.set(cat.name, holding);
     }
   }
-  return { runId, reps: replacementsFor(cats, runId), carried };
+  const reps = replacementsFor(cats, runId);
+  const placements = await citusPlacements(client);
+  reps.forEach((r, k) => {
+    r.citus = placements?.get(r.cat.oid);
+    if (r.citus) r.serialSequences = serialSequencesOf(r.cat, runId, k);
+  });
+  return { runId, reps, carried };
 }
 
 /**

@@ -6,6 +6,9 @@ import { copySink } from '../strategies/sinks.js';
 import { sharedIds } from '../input/matrix.js';
 import type { UpdatePlan } from './plan.js';
 import { allocateIds } from './state.js';
+import { citusPlacements, placeLike } from '../db/citus.js';
+import { newRunId } from '../db/loadNames.js';
+import { asCleanup } from '../db/runGuard.js';
 
 /** Final ids of the target's genes and datasets: stored ones kept, new ones drawn from the sequences. */
 export interface TargetIds {
@@ -57,9 +60,35 @@ export async function syncReferenceTables(client: pg.ClientBase, plan: UpdatePla
   });
 
   await timer.phase('data', plan.changedGenes * d, async () => {
-    // Dropped explicitly rather than ON COMMIT: baseline runs in autocommit.
-    await client.query('DROP TABLE IF EXISTS pg_temp.genesim_data_stage');
-    await client.query('CREATE TEMP TABLE genesim_data_stage (gene_id integer, dataset_id integer, value double precision)');
+    // Dropped explicitly rather than ON COMMIT: baseline runs in autocommit. On Citus a temp table
+    // cannot take part in the correlated subqueries below (a local table beside a distributed one):
+    // there the stage is a table of the run's own, colocated with the data values, so every
+    // statement below runs shard by shard on the workers.
+    const citus = await citusPlacements(client);
+    const dataTable = t('datasets_data');
+    const placement = citus?.get((await client.query<{ oid: number }>('SELECT to_regclass($1)::oid::int AS oid', [dataTable])).rows[0]?.oid ?? 0);
+    const stage = placement?.kind === 'distributed' ? `genesim_${newRunId()}_data_stage` : 'genesim_data_stage';
+    if (stage === 'genesim_data_stage') {
+      await client.query('DROP TABLE IF EXISTS pg_temp.genesim_data_stage');
+      await client.query('CREATE TEMP TABLE genesim_data_stage (gene_id integer, dataset_id integer, value double precision)');
+    } else {
+      await client.query(`CREATE TABLE ${stage} (gene_id integer, dataset_id integer, value double precision)`);
+      await placeLike(client, stage, dataTable, placement!);
+    }
+    try {
+      await stageData(client, plan, ids, dataTable, stage);
+    } finally {
+      // Clean-up (in autocommit nothing else would drop it); in a failed transaction the rollback does.
+      await asCleanup(() => client.query(`DROP TABLE IF EXISTS ${stage}`)).catch(() => undefined);
+    }
+  });
+  await syncDatasetSims(client, plan, ids, metric, timer, t);
+}
+
+async function stageData(client: pg.ClientBase, plan: UpdatePlan, ids: TargetIds, dataTable: string, stage: string): Promise<void> {
+    const { target: m } = plan;
+    const d = m.datasets.length;
+    const t = (name: string) => (name === 'datasets_data' ? dataTable : name);
     const rows = function* () {
       for (let i = 0; i < m.genes.length; i++) {
         if (!plan.changed[i]) continue;
@@ -69,22 +98,23 @@ export async function syncReferenceTables(client: pg.ClientBase, plan: UpdatePla
         }
       }
     };
-    await copySink.rows(client, 'genesim_data_stage', ['gene_id', 'dataset_id', 'value'], rows());
+    await copySink.rows(client, stage, ['gene_id', 'dataset_id', 'value'], rows());
     const changed = changedGeneIds(plan, ids);
     await client.query(
       `DELETE FROM ${t('datasets_data')} t WHERE t.gene_id = ANY($1) AND NOT EXISTS
-         (SELECT 1 FROM genesim_data_stage s WHERE s.gene_id = t.gene_id AND s.dataset_id = t.dataset_id)`,
+         (SELECT 1 FROM ${stage} s WHERE s.gene_id = t.gene_id AND s.dataset_id = t.dataset_id)`,
       [changed],
     );
-    await client.query(`UPDATE ${t('datasets_data')} t SET value = s.value FROM genesim_data_stage s
+    await client.query(`UPDATE ${t('datasets_data')} t SET value = s.value FROM ${stage} s
       WHERE s.gene_id = t.gene_id AND s.dataset_id = t.dataset_id AND s.value <> t.value`);
     await client.query(`INSERT INTO ${t('datasets_data')} (gene_id, dataset_id, value)
-      SELECT s.gene_id, s.dataset_id, s.value FROM genesim_data_stage s
+      SELECT s.gene_id, s.dataset_id, s.value FROM ${stage} s
       WHERE NOT EXISTS (SELECT 1 FROM ${t('datasets_data')} t WHERE t.gene_id = s.gene_id AND t.dataset_id = s.dataset_id)
       ORDER BY s.gene_id, s.dataset_id`);
-    await client.query('DROP TABLE genesim_data_stage');
-  });
+}
 
+async function syncDatasetSims(client: pg.ClientBase, plan: UpdatePlan, ids: TargetIds, metric: Metric, timer: Timer, t: (name: string) => string): Promise<void> {
+  const { target: m } = plan;
   const datasetsChanged = plan.removedDatasetIds.length > 0 || plan.datasetIds.some((id) => id === 0);
   if (plan.changedGenes > 0 || plan.removedGeneIds.length > 0 || datasetsChanged) {
     const rows = datasetSimilarityRows(m, ids.datasetIds, metric);

@@ -2,6 +2,8 @@ import type pg from 'pg';
 import { type Config, describeTarget } from '../config.js';
 import { inTransaction, withClient } from '../db/connect.js';
 import { migrate } from '../db/migrate.js';
+import { citusParallel, citusSequential } from '../db/citus.js';
+import { asCleanup } from '../db/runGuard.js';
 import { RefusedError, tagCommitted } from '../errors.js';
 import { saveResults } from '../report/results.js';
 import { type Measurement, Stopwatch, Timer } from '../report/timer.js';
@@ -210,6 +212,8 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
   // `finish`: the progress's last unit, held back until the rows are committed.
   const progress: { rows: number; sinkRows: number; finish?: () => void } = { rows: 0, sinkRows: 0 };
   try {
+    // Citus: reference tables written after multi-shard statements in one transaction (src/db/citus.ts).
+    await citusSequential(client);
     const work = async () => {
       if (o.transactional) await o.check(client);
       const ids = await assignIds(client, plan);
@@ -238,7 +242,10 @@ async function classicUpdate(ctx: RunContext, plan: UpdatePlan, sink: UpdateSink
     }
   } finally {
     await sink.dispose?.();
-    client.release();
+    await asCleanup(() => citusParallel(client)).then(
+      () => client.release(),
+      () => client.release(true),
+    );
   }
 }
 
