@@ -17,6 +17,7 @@ import { COPY_FORMATS, type CopyFormat, DEFAULT_COPY_FORMAT } from './encode/sim
 import type { OnEvent } from './engine/events.js';
 import { type Job, run } from './engine/run.js';
 import { describeFailure, EXIT, InterruptedError, LockLostError, STOP_SIGNALS, type StopSignal, UsageError } from './errors.js';
+import { INPUT_FORMATS, type InputFormat } from './input/detect.js';
 import { MAX_GENERATED_GENES } from './input/generate.js';
 import { jsonLinesFace } from './report/jsonLines.js';
 import { terminalFace } from './report/progress.js';
@@ -90,6 +91,7 @@ const defaultThreads = availableParallelism();
 
 interface SourceArgs {
   input?: string;
+  'input-format'?: InputFormat;
   genes?: number;
   datasets: number;
   seed: number;
@@ -97,7 +99,7 @@ interface SourceArgs {
 }
 
 function sourceOf(a: SourceArgs): MatrixSource {
-  if (a.input !== undefined) return { input: a.input };
+  if (a.input !== undefined) return { input: a.input, format: a['input-format'] ?? 'auto' };
   if (a.genes === undefined) throw new UsageError('give --input FILE or --genes N');
   return { genes: a.genes, datasets: a.datasets, seed: a.seed, missing: a.missing };
 }
@@ -188,6 +190,15 @@ async function runJob(job: Job, progress: ProgressFace, o: { on?: Config; update
 function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: string) {
   return {
     input: { type: 'string', describe: inputHelp, conflicts: 'genes' },
+    'input-format': {
+      choices: INPUT_FORMATS,
+      default: 'auto' as InputFormat,
+      describe:
+        'auto: told by content (gzip or not; a GEO series matrix by its "!" lines; PCL by NAME and GWEIGHT; genesim\'s TSV by systematic_name; ' +
+        'else any tab-, comma- or space-separated table, quoted as R and pandas write it: first column the gene ids whatever its header, ' +
+        'second column common names if its header is NAME, symbol, gene symbol... or its first value is not a number; R\'s header one field short is understood). ' +
+        'genesim, pcl, tsv, csv, geo force one (docs/input-formats.md)',
+    },
     genes: { type: 'number', describe: genesHelp },
     datasets: { type: 'number', default: 100, describe: 'datasets of the synthetic matrix' },
     seed: { type: 'number', default: 1, describe: 'seed of the synthetic matrix' },
@@ -298,7 +309,7 @@ export function buildCli(argv: string[]) {
           .option('budget-seconds', { type: 'number', hidden: true })
           // For `genesim serve`: the job this run is, recorded with the run so the status page can name it.
           .option('job-id', { type: 'number', hidden: true })
-          .options(runOptions('create', 'expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes instead of --input'))
+          .options(runOptions('create', 'expression matrix: a table (TSV, CSV, R, pandas), PCL or GEO series matrix, gzip or not (see --input-format)', 'use a synthetic matrix of N genes instead of --input'))
           .check(checkRanges)
           .check(checkBudget)
           .check((a) => {
@@ -325,7 +336,7 @@ export function buildCli(argv: string[]) {
             default: false,
             describe: "parallel: reset the application's own columns of rebuilt tables to their defaults instead of carrying their values over",
           })
-          .options(runOptions('update', 'the new expression matrix: TSV, or PCL (.pcl)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
+          .options(runOptions('update', 'the new expression matrix, as for create (see --input-format)', 'use a synthetic matrix of N genes (tests, benchmarks)'))
           .check(checkRanges)
           .check(checkBudget),
       async (a) => {

@@ -28,14 +28,18 @@ export class UsageError extends Error {
   readonly exitCode: number = EXIT.usage;
 }
 
-/** Bad input file: names the file and line so the user can open it at the right place. */
+/**
+ * Bad input file: names the file, line and (where one field is at fault) the 1-based character
+ * column, as `file:line:col:` that editors and terminals open at the right place.
+ */
 export class InputError extends UsageError {
   constructor(
     readonly file: string,
     readonly line: number | null,
     readonly problem: string,
+    readonly column: number | null = null,
   ) {
-    super(line === null ? `${file}: ${problem}` : `${file}:${line}: ${problem}`);
+    super(`${file}${line === null ? '' : column === null ? `:${line}` : `:${line}:${column}`}: ${problem}`);
   }
 }
 

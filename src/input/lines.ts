@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.js';
@@ -13,13 +14,28 @@ export interface Line {
 export const MAX_LINE_CHARS = 64 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
 
-export function isGzip(file: string): boolean {
+/** What a `.gz` name promises; the content decides (`startsWithGzipMagic`), the name only has to agree. */
+export function hasGzipName(file: string): boolean {
   return file.toLowerCase().endsWith('.gz');
 }
 
-/** The name without `.gz`: the reader is chosen by what is inside. */
+/** The name without `.gz`. */
 export function innerName(file: string): string {
-  return isGzip(file) ? file.slice(0, -3) : file;
+  return hasGzipName(file) ? file.slice(0, -3) : file;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** Whether the file starts with gzip's two magic bytes, so a compressed file is read whatever its name (a server job's download has none). */
+async function startsWithGzipMagic(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+  } finally {
+    await handle.close();
+  }
 }
 
 function readProblem(err: NodeJS.ErrnoException): string {
@@ -32,15 +48,22 @@ function readProblem(err: NodeJS.ErrnoException): string {
 }
 
 /**
- * The lines of a text file, optionally gzip-compressed, read one 1 MB chunk at a time: the
+ * The lines of a text file, gzip-compressed or not (told by its first bytes), read one 1 MB chunk at a time: the
  * consumer pulls, so no more than a chunk and the line being assembled are ever held.
  * Lines end at LF only, a CR before it is dropped (Windows files) and a UTF-8 byte order mark
  * is dropped from the first line. Not `readline`: it also ends a line at a lone CR, which would
  * split a row in two and shift every line number after it.
  */
 export async function* readLines(file: string): AsyncGenerator<Line> {
+  let gzip: boolean;
+  try {
+    gzip = await startsWithGzipMagic(file);
+  } catch (err) {
+    throw new InputError(file, null, readProblem(err as NodeJS.ErrnoException));
+  }
+  if (!gzip && hasGzipName(file)) throw new InputError(file, null, 'not gzip data (the name ends in .gz, but the file does not start with the gzip bytes 1f 8b)');
   const source = createReadStream(file, { highWaterMark: CHUNK_BYTES });
-  const stream = isGzip(file) ? pipeline(source, createGunzip({ chunkSize: CHUNK_BYTES }), () => undefined) : source;
+  const stream = gzip ? pipeline(source, createGunzip({ chunkSize: CHUNK_BYTES }), () => undefined) : source;
   stream.setEncoding('utf8');
   let pending = '';
   let number = 0;
