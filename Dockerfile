@@ -5,8 +5,8 @@
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY . .
-# `prepare` compiles the TypeScript during npm ci; then only the runtime dependencies stay.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+# Every dependency, so that `prepare` can compile the TypeScript during npm ci.
+RUN npm ci --no-audit --no-fund
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
@@ -14,8 +14,11 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and not writable by the user the process runs as, like App Engine's read-only
 # filesystem: results and temp files go to GENESIM_TMP_DIR.
-COPY --from=build /app/package.json /app/package-lock.json ./
-COPY --from=build /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+# Only what runs: no test or bench packages (dev), no embedded PostgreSQL (optional; the image
+# always has DATABASE_URL or PG*). --ignore-scripts: `prepare` would compile, and dist/ comes built.
+# test/production.test.ts runs this stage's commands outside Docker and a create with the result.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Read at run time: SQL migrations and the status page's static files live under src/.
 COPY --from=build /app/src ./src

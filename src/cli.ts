@@ -422,7 +422,7 @@ export function buildCli(argv: string[]) {
             return checkBudget(a);
           }),
       async (a) => {
-        // Imported on demand: the chart library is large and no other command needs it.
+        // Imported on demand: only bench needs its modules (and the chart's development dependencies).
         const { runBench } = await import('./commands/bench.js');
         const outcome = await runBench(
           config(),

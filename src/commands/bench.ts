@@ -24,7 +24,7 @@ import {
   summarise,
   type SummaryRow,
 } from '../bench/summary.js';
-import { benchChartSvg } from '../report/benchChart.js';
+import { loadChartRenderer } from '../report/benchChart.js';
 import { benchReportMarkdown, type ProxyFigures } from '../report/benchReport.js';
 import type { Measurement } from '../report/timer.js';
 import { removeTemp } from '../tempFiles.js';
@@ -73,6 +73,7 @@ function clock(seconds: number): string {
  * CLI; the floor beside them at each size; medians, a markdown report, a chart and raw CSVs.
  */
 export async function runBench(config: Config, o: BenchOptions, say: (line: string) => void, signal: AbortSignal): Promise<BenchOutcome> {
+  const benchChartSvg = await loadChartRenderer();
   const server = await resolveServer(config, say);
   const target: ServerTarget = server.target;
   const admin = new pg.Client({ ...clientConfig(target), database: 'postgres' });

