@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction, withClient } from './connect.js';
 
 /**
  * One row per create or update that finished, CLI runs and server jobs alike (a server job is
@@ -44,9 +45,7 @@ export interface LastRun extends RunRecord {
 
 /** Appends the record of a finished run, making the table on first use. */
 export async function recordRun(pool: pg.Pool, r: RunRecord): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withClient(pool, (client) => inTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY]);
     await client.query(DDL);
     await client.query(
@@ -54,13 +53,7 @@ export async function recordRun(pool: pg.Pool, r: RunRecord): Promise<void> {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [r.action, r.strategy, r.metric, r.source, r.genes, r.datasets, r.rowsWritten, r.seconds, r.jobId],
     );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  }));
 }
 
 /** The run that wrote the matrix last, or null before any (or in a database written before this table). */

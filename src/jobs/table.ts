@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction, withClient } from '../db/connect.js';
 
 /**
  * The job table, in the application's database so Django reads it too. A partial unique index
@@ -108,18 +109,10 @@ function toJob(r: JobRow): Job {
 type Db = pg.Pool | pg.ClientBase;
 
 export async function ensureJobTable(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withClient(pool, (client) => inTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY]);
     await client.query(DDL);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  }));
 }
 
 /** The job that is queued or running now, on any instance. */
