@@ -4,7 +4,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { projectRoot } from '../src/paths.js';
-import { startCitusCluster } from '../test/citusCluster.js';
+import { startCitusCluster } from './citusCluster.js';
 
 /**
  * The parallel create on a local Citus cluster (a coordinator and 2 workers, the test harness's)

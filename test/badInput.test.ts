@@ -49,17 +49,17 @@ describe('bad input corpus (test/fixtures/bad)', () => {
   }
 
   const failures: [string, RegExp][] = [
-    ['cut-mid-row.tsv', /cut-mid-row\.tsv:4: expected 5 tab-separated fields as in the header, found 3$/],
-    ['name-with-tab.tsv', /name-with-tab\.tsv:3: expected 5 tab-separated fields as in the header, found 6$/],
-    ['name-with-newline.tsv', /name-with-newline\.tsv:3: expected 5 tab-separated fields as in the header, found 1$/],
-    ['infinite.tsv', /infinite\.tsv:3: column "cond_b": "Inf" is infinite/],
-    ['beyond-double.tsv', /beyond-double\.tsv:4: column "cond_b": "1e999" is beyond the range of a double precision value$/],
-    ['duplicate-datasets.tsv', /duplicate-datasets\.tsv:1: dataset column "cond_a" appears twice$/],
+    ['cut-mid-row.tsv', /cut-mid-row\.tsv:4:18: expected 5 tab-separated fields as in the header, found 3$/],
+    ['name-with-tab.tsv', /name-with-tab\.tsv:3:23: expected 5 tab-separated fields as in the header, found 6$/],
+    ['name-with-newline.tsv', /name-with-newline\.tsv:3:4: expected 5 tab-separated fields as in the header, found 1$/],
+    ['infinite.tsv', /infinite\.tsv:3:18: column "cond_b": "Inf" is infinite/],
+    ['beyond-double.tsv', /beyond-double\.tsv:4:19: column "cond_b": "1e999" is beyond the range of a double precision value$/],
+    ['duplicate-datasets.tsv', /duplicate-datasets\.tsv:1:43: dataset column "cond_a" appears twice$/],
     ['truncated.tsv.gz', /truncated\.tsv\.gz:\d+: the gzip data ends early: the file is truncated$/],
     ['not-gzip.tsv.gz', /not-gzip\.tsv\.gz: not gzip data/],
   ];
   for (const [name, expected] of failures) {
-    it(`${name} is rejected naming the file and line`, async () => {
+    it(`${name} is rejected naming the file, line and column`, async () => {
       const err = await inputError(name);
       assert.match(err.message, expected);
       assert.equal(err.exitCode, 2);

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { clientConfig } from '../src/db/connect.js';
 import { STRATEGIES } from '../src/strategies/types.js';
 import { UPDATE_STRATEGIES } from '../src/update/run.js';
-import { CITUS_PORTS, type CitusCluster, clusterOrSkip } from './citusCluster.js';
+import { CITUS_PORTS, type CitusCluster, clusterOrSkip } from '../bench/citusCluster.js';
 import { checksums, databaseContents } from './expected.js';
 import { startCli, waitForStatement } from './faults.js';
 import { runCli, sql, type TestDatabase } from './helpers.js';

@@ -54,9 +54,10 @@ function resultsOf(file: string): Map<string, { seconds: string; count: string }
   return new Map(lines.map((l) => l.split(',')).map(([m, seconds, count]) => [m!, { seconds: seconds!, count: count! }]));
 }
 
-function rowsWritten(stderr: string): number {
-  const m = /([\d,]+) similarity rows written/.exec(stderr);
-  assert.ok(m, stderr);
+/** The count in the summary's first line (stdout): "updated the … matrix to …: N similarity rows written, …". */
+function rowsWritten(stdout: string): number {
+  const m = /([\d,]+) similarity rows written/.exec(stdout);
+  assert.ok(m, stdout);
   return Number(m[1]!.replace(/,/g, ''));
 }
 
@@ -321,7 +322,7 @@ describe('README commands through the built bin', function () {
         it('--input: genes and a dataset added, genes removed, values changed', async () => {
           const results = path.join(dir, `update-${strategy}.csv`);
           const r = genesim(t, ['update', '--strategy', strategy, '--input', B, '--results', results]);
-          assert.ok(rowsWritten(r.stderr) > 0);
+          assert.ok(rowsWritten(r.stdout) > 0);
           assert.ok(resultsOf(results).has(`${strategy}_update_total`));
           await assertTablesHold(t, expectFile(B, 'cosine', false), false);
         });
@@ -334,7 +335,7 @@ describe('README commands through the built bin', function () {
 
         it('--changed-only: one changed value and the edits undone, only their pairs written', async () => {
           const r = genesim(t, ['update', '--strategy', strategy, '--input', C, '--changed-only']);
-          const written = rowsWritten(r.stderr);
+          const written = rowsWritten(r.stdout);
           // Three genes differ from the database (EISEN0005, 0006, 0020): at most their rows.
           assert.ok(written > 0 && written <= 3 * 2 * 39, `${written} rows written`);
           await assertTablesHold(t, expectFile(C, 'cosine', false), false);

@@ -52,13 +52,12 @@ describe('TSV reader', () => {
   });
 
   const bad: [string, string, RegExp][] = [
-    ['ragged.tsv', 'systematic_name\tcommon_name\ta\tb\nYAL001C\tX\t1\t2\nYAL002W\tY\t1\n', /ragged\.tsv:3: expected 4 tab-separated fields as in the header, found 3/],
-    ['nonnumeric.tsv', 'systematic_name\ta\tb\nYAL001C\t1\t2\nYAL002W\t1\tabc\n', /nonnumeric\.tsv:3: column "b": "abc" is not a number/],
+    ['ragged.tsv', 'systematic_name\tcommon_name\ta\tb\nYAL001C\tX\t1\t2\nYAL002W\tY\t1\n', /ragged\.tsv:3:12: expected 4 tab-separated fields as in the header, found 3/],
+    ['nonnumeric.tsv', 'systematic_name\ta\tb\nYAL001C\t1\t2\nYAL002W\t1\tabc\n', /nonnumeric\.tsv:3:11: column "b": "abc" is not a number/],
     ['empty.tsv', '', /empty\.tsv: the file is empty/],
     ['blank.tsv', '\n\n', /blank\.tsv: the file is empty/],
     ['header.tsv', 'systematic_name\ta\tb\n', /header\.tsv: the header is followed by no data rows/],
-    ['long.tsv', `systematic_name\ta\nYAL001C\t1\n${'Y'.repeat(51)}\t2\n`, /long\.tsv:3: systematic name "Y+" is 51 characters, more than 50/],
-    ['noname.tsv', 'gene\ta\nYAL001C\t1\n', /noname\.tsv:1: the first header column must be "systematic_name"/],
+    ['long.tsv', `systematic_name\ta\nYAL001C\t1\n${'Y'.repeat(51)}\t2\n`, /long\.tsv:3:1: systematic name "Y+" is 51 characters, more than 50/],
     ['nodatasets.tsv', 'systematic_name\tcommon_name\nYAL001C\tX\n', /nodatasets\.tsv:1: the header names no dataset columns/],
   ];
   for (const [name, text, expected] of bad) {
@@ -68,6 +67,13 @@ describe('TSV reader', () => {
       assert.equal(err.exitCode, 2);
     });
   }
+
+  it('reads a table whose first header column is not systematic_name (here "gene") as genes in that column', async () => {
+    const m = await loadMatrixFile(file('gene-header.tsv', 'gene\ta\nYAL001C\t1\n'));
+    assert.deepEqual(m.genes, ['YAL001C']);
+    assert.deepEqual(m.datasets, ['a']);
+    assert.equal(m.values[0], 1);
+  });
 
   it('rejects duplicate systematic names, naming the first few and their lines', async () => {
     const lines = ['systematic_name\ta'];
@@ -96,7 +102,7 @@ describe('PCL reader', () => {
 
   it('rejects a PCL file without the NAME and GWEIGHT columns', async () => {
     const err = await inputError(file('bad.pcl', 'YORF\tt0\nYAL001C\t1\n'));
-    assert.match(err.message, /bad\.pcl:1: a PCL header reads/);
+    assert.match(err.message, /bad\.pcl:1:6: a PCL header reads/);
   });
 });
 

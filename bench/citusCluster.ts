@@ -4,8 +4,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig, readEnv, withDatabase } from '../src/config.js';
+import type { Config } from '../src/config.js';
 import type { ServerTarget } from '../src/db/embedded.js';
-import type { TestDatabase } from './helpers.js';
+
+/** A database on the cluster, shaped like the tests' TestDatabase (bench/ is uploaded, test/ is not). */
+export interface TestDatabase {
+  name: string;
+  config: Config;
+  target: ServerTarget;
+  /** Environment that points a genesim subprocess at this database. */
+  env: NodeJS.ProcessEnv;
+  drop(): Promise<void>;
+}
 
 /**
  * A local Citus cluster for the tests: a coordinator and two workers, each an initdb of its own
