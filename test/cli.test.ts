@@ -25,12 +25,12 @@ describe('command line', () => {
     assert.equal(readFileSync(a, 'utf8'), formatTsv(generateMatrix({ genes: 50, datasets: 8, seed: 3, missing: 0.1 })));
   });
 
-  it('bad input: one line naming file and line, exit 2, nothing written to the database', async () => {
+  it('bad input: one line naming file, line and column, exit 2, nothing written to the database', async () => {
     const bad = path.join(dir, 'bad.tsv');
     writeFileSync(bad, 'systematic_name\ta\tb\nYAL001C\t1\t2\nYAL002W\t1\toops\n');
     const r = runCli(['create', '--strategy', 'copyfrom', '--input', bad], t.env);
     assert.equal(r.status, 2);
-    assert.equal(r.stderr.trim(), `genesim: ${bad}:3: column "b": "oops" is not a number`);
+    assert.equal(r.stderr.trim(), `genesim: ${bad}:3:11: column "b": "oops" is not a number`);
     await assert.rejects(tableCounts(t), /does not exist/, 'not even the schema was created');
   });
 

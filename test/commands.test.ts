@@ -114,7 +114,7 @@ describe('README commands through the built bin', function () {
       for (const [, command, rest] of commands.matchAll(/^\| `genesim (\w+)([^`]*)`/gm)) {
         documented.set(command!, new Set([...rest!.matchAll(/--[a-z-]+/g)].map((m) => m[0])));
       }
-      assert.deepEqual([...documented.keys()].sort(), ['bench', 'create', 'demo', 'generate', 'migrate', 'serve', 'update']);
+      assert.deepEqual([...documented.keys()].sort(), ['bench', 'create', 'demo', 'generate', 'migrate', 'serve', 'similar', 'update']);
       const engine = commands.split('Parallel-engine options')[1]!.split('\n\n')[0]!;
       const engineFlags = [...engine.matchAll(/--[a-z-]+/g)].map((m) => m[0]);
       assert.deepEqual(engineFlags, ['--threads', '--connections', '--index-memory', '--via', '--format', '--load', '--tmp-dir', '--swap-wait']);
