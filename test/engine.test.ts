@@ -54,6 +54,14 @@ describe('engine: run(job, { signal, onEvent })', () => {
         // The data values are written while the similarity table's keys are checked, inside that phase.
         const started = events.flatMap((e) => (e.type === 'phase' && e.state === 'start' ? [e.name] : []));
         assert.ok(started.indexOf('parallel_foreign_keys') < started.indexOf('parallel_create_data'), started.join(' '));
+        // The index builds count as steps, inside their phase: 0 of N when it starts, N of N before it ends.
+        const at = (name: string, state: string) => events.findIndex((e) => e.type === 'phase' && e.name === name && e.state === state);
+        const steps = events.map((e, i) => ({ e, i })).filter(({ e }) => e.type === 'progress' && e.label === 'index builds');
+        assert.ok(steps.length >= 2, 'the index builds were counted');
+        assert.ok(steps.every(({ e }) => e.type === 'progress' && e.unit === 'index builds'));
+        assert.ok(steps[0]!.i > at('parallel_constraints', 'start') && steps.at(-1)!.i < at('parallel_constraints', 'end'));
+        const ends = steps.map(({ e }) => (e as { done: number; total: number }));
+        assert.deepEqual([ends[0]!.done, ends.at(-1)!.done], [0, ends[0]!.total]);
       }
     });
   }

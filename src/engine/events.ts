@@ -13,8 +13,11 @@ export type EngineEvent =
   | { type: 'phase'; name: string; state: 'end'; seconds: number; count: number }
   /** A measurement that is not a phase of its own (settings, counts, sub-timings). */
   | { type: 'measurement'; metric: string; seconds: number | null; count: number }
-  /** Units done of a long step (`label` names it: rows loaded, gene rows updated). */
-  | { type: 'progress'; label: string; done: number; total: number; extra?: Record<string, string | number> }
+  /**
+   * Units done of a long step (`label` names it: rows loaded, gene rows updated). `unit` says what
+   * is counted when it is not rows (the index builds of a phase); absent means rows.
+   */
+  | { type: 'progress'; label: string; done: number; total: number; unit?: string; extra?: Record<string, string | number> }
   /** The run finished: every measurement, and where the results CSV went. */
   | { type: 'result'; action: 'create' | 'update'; measurements: Measurement[]; resultsFile: string; changedRows?: number }
   /** The run failed (emitted by the CLI face, which knows the exit code). */
@@ -49,13 +52,14 @@ export class Events {
   readonly notice = (message: string): void => this.emit({ type: 'notice', message });
 
   /** Progress of one step of `total` units, announced at 0 so a face can show it at once. */
-  progress(label: string, total: number): Progress {
+  progress(label: string, total: number, unit?: string): Progress {
     let done = 0;
-    this.emit({ type: 'progress', label, done, total });
+    const counted = unit === undefined ? {} : { unit };
+    this.emit({ type: 'progress', label, done, total, ...counted });
     return {
       tick: (units, extra) => {
         done += units;
-        this.emit({ type: 'progress', label, done, total, ...(extra ? { extra } : {}) });
+        this.emit({ type: 'progress', label, done, total, ...counted, ...(extra ? { extra } : {}) });
       },
       stop: () => undefined,
     };

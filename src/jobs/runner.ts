@@ -127,7 +127,7 @@ export class JobRunner {
     const run: Running = {
       id: job.id,
       log: this.o.log.child({ jobId: job.id }),
-      progress: { phase: null, phaseStartedAt: null, rowsDone: null, rowsTotal: null, etaSeconds: null, timings: [] },
+      progress: { phase: null, phaseStartedAt: null, rowsDone: null, rowsTotal: null, progressUnit: 'rows', etaSeconds: null, timings: [] },
       firstSeen: new Map(),
       phases: [],
       stopDownload: new AbortController(),
@@ -277,7 +277,7 @@ export class JobRunner {
           p.phase = e.name;
           // A new phase has no known rows or rate until it says so: the previous step's
           // 3,000 / 3,000 and ETA 0 must not stand for a COPY or COMMIT that is still running.
-          [p.rowsDone, p.rowsTotal, p.etaSeconds] = [null, null, null];
+          [p.rowsDone, p.rowsTotal, p.etaSeconds, p.progressUnit] = [null, null, null, 'rows'];
           p.phaseStartedAt = run.phases.at(-1)!.at;
           run.log.info({ phase: e.name }, `phase ${e.name} started`);
         } else {
@@ -299,9 +299,12 @@ export class JobRunner {
         run.firstSeen.set(e.label, first);
         p.rowsDone = e.done;
         p.rowsTotal = e.total;
+        p.progressUnit = e.unit ?? 'rows';
         const rate = (e.done - first.done) / ((Date.now() - first.at) / 1000);
-        // Only with a rate measured, and never 0 for a step that has not ended.
-        p.etaSeconds = e.done < e.total && rate > 0 && Number.isFinite(rate) ? (e.total - e.done) / rate : null;
+        // Only with a rate measured, and never 0 for a step that has not ended. Steps (index
+        // builds, longest first) have no rate that predicts the rest: no ETA for them.
+        const rated = e.unit === undefined && e.done < e.total && rate > 0 && Number.isFinite(rate);
+        p.etaSeconds = rated ? (e.total - e.done) / rate : null;
         break;
       }
       case 'result':

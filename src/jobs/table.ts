@@ -29,6 +29,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS genesim_job_one_active ON genesim_job ((true))
 CREATE INDEX IF NOT EXISTS genesim_job_created_at ON genesim_job (created_at DESC);
 -- Added after the first release: a table made by an older genesim gains it here.
 ALTER TABLE genesim_job ADD COLUMN IF NOT EXISTS phase_started_at timestamptz;
+-- What rows_done counts when it is not similarity rows (index builds); NULL means rows.
+ALTER TABLE genesim_job ADD COLUMN IF NOT EXISTS progress_unit text;
 COMMENT ON TABLE genesim_job IS 'genesim serve: create and update jobs (state queued/running/succeeded/failed/cancelled)';
 `;
 /** Serialises the DDL of instances starting at once (IF NOT EXISTS alone races on the catalog). */
@@ -55,6 +57,8 @@ export interface Job {
   phaseStartedAt: string | null;
   rowsDone: number | null;
   rowsTotal: number | null;
+  /** What rowsDone and rowsTotal count: 'rows', or the steps of a phase ('index builds'). */
+  progressUnit: string;
   etaSeconds: number | null;
   timings: Timing[];
   error: string | null;
@@ -73,6 +77,7 @@ interface JobRow {
   phase_started_at: Date | null;
   rows_done: string | null;
   rows_total: string | null;
+  progress_unit: string | null;
   eta_seconds: number | null;
   timings: Timing[];
   error: string | null;
@@ -95,6 +100,7 @@ function toJob(r: JobRow): Job {
     phaseStartedAt: iso(r.phase_started_at),
     rowsDone: num(r.rows_done),
     rowsTotal: num(r.rows_total),
+    progressUnit: r.progress_unit ?? 'rows',
     etaSeconds: r.eta_seconds,
     // jsonb keeps keys in its own order; the API's is metric, seconds, count.
     timings: r.timings.map((t) => ({ metric: t.metric, seconds: t.seconds, count: t.count })),
@@ -151,16 +157,20 @@ export interface JobProgress {
   phaseStartedAt: string | null;
   rowsDone: number | null;
   rowsTotal: number | null;
+  progressUnit: string;
   etaSeconds: number | null;
   timings: Timing[];
 }
 
+/** progress_unit holds only what is not rows, so rows stay the column's NULL as before it existed. */
+const unitColumn = (p: JobProgress) => (p.progressUnit === 'rows' ? null : p.progressUnit);
+
 /** Writes what the job reported and beats its heart; says whether someone asked to cancel it. */
 export async function heartbeat(db: Db, id: number, p: JobProgress): Promise<{ cancelRequested: boolean }> {
   const { rows } = await db.query<{ cancel: boolean }>(
-    `UPDATE genesim_job SET phase = $2, rows_done = $3, rows_total = $4, eta_seconds = $5, timings = $6, phase_started_at = $7, heartbeat_at = now()
+    `UPDATE genesim_job SET phase = $2, rows_done = $3, rows_total = $4, eta_seconds = $5, timings = $6, phase_started_at = $7, progress_unit = $8, heartbeat_at = now()
       WHERE id = $1 RETURNING cancel_requested_at IS NOT NULL AS cancel`,
-    [id, p.phase, p.rowsDone, p.rowsTotal, p.etaSeconds, JSON.stringify(p.timings), p.phaseStartedAt],
+    [id, p.phase, p.rowsDone, p.rowsTotal, p.etaSeconds, JSON.stringify(p.timings), p.phaseStartedAt, unitColumn(p)],
   );
   return { cancelRequested: rows[0]?.cancel ?? false };
 }
@@ -168,9 +178,9 @@ export async function heartbeat(db: Db, id: number, p: JobProgress): Promise<{ c
 export async function finishJob(db: Db, id: number, state: FinalState, error: string | null, p: JobProgress): Promise<Job> {
   const { rows } = await db.query<JobRow>(
     `UPDATE genesim_job SET state = $2, error = $3, phase = $4, rows_done = $5, rows_total = $6, eta_seconds = NULL, timings = $7,
-            phase_started_at = NULL, finished_at = now(), heartbeat_at = now()
+            phase_started_at = NULL, progress_unit = $8, finished_at = now(), heartbeat_at = now()
       WHERE id = $1 RETURNING *`,
-    [id, state, error, p.phase, p.rowsDone, p.rowsTotal, JSON.stringify(p.timings)],
+    [id, state, error, p.phase, p.rowsDone, p.rowsTotal, JSON.stringify(p.timings), unitColumn(p)],
   );
   return toJob(rows[0]!);
 }

@@ -16,10 +16,11 @@ export function terminalFace(stream: NodeJS.WriteStream = process.stderr): OnEve
     if (!stream.isTTY || e.total <= 0) return;
     if (bar?.label !== e.label) {
       stopBar();
+      const unit = e.unit ?? 'rows';
       const b = new cliProgress.SingleBar(
         {
           stream,
-          format: `${e.label} [{bar}] {percentage}% | {value}/{total} rows{extra} | {rate} rows/s | ETA {eta_formatted}`,
+          format: `${e.label} [{bar}] {percentage}% | {value}/{total} ${unit}{extra} | {rate} ${unit}/s | ETA {eta_formatted}`,
           hideCursor: true,
           etaBuffer: 50,
           fps: 5,

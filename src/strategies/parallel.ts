@@ -145,7 +145,7 @@ export async function buildAndSwap(ctx: RunContext, geneIds: Int32Array, side: B
         }),
         withClient(ctx.db.pool, async (client) => {
           await side.late!.fill(client);
-          await buildIndexes(ctx, lateBuilds, 1);
+          await buildIndexes(ctx, lateBuilds, 1, `index builds of ${late.cat.name}`);
           // Its keys lock the gene table, so they wait for the similarity table's checks to let go
           // of it; those never wait for this table, so the two cannot deadlock.
           await keysAndConstraints(client, [late]);
@@ -498,9 +498,11 @@ function connectionLost(err: Error): Error {
  * Every load table's index builds, spread over the connections as each becomes free, longest
  * first (src/db/indexOrder.ts). Each build's time is recorded as `index:<live index name>`.
  */
-async function buildIndexes(ctx: RunContext, builds: IndexBuild[], connections = ctx.parallel.connections): Promise<void> {
+async function buildIndexes(ctx: RunContext, builds: IndexBuild[], connections = ctx.parallel.connections, label = 'index builds'): Promise<void> {
   const limit = pLimit(Math.min(connections, Math.max(builds.length, 1)));
   const order = orderIndexBuilds(builds, SIM_TABLE, ctx.parallel.load === 'clustered' ? 'gene1_id' : null);
+  // Steps, not rows: a build's own progress is not visible from here, how many have ended is.
+  const steps = ctx.events.progress(label, builds.length, 'index builds');
   await Promise.all(
     order.map((build) =>
       limit(() =>
@@ -511,6 +513,7 @@ async function buildIndexes(ctx: RunContext, builds: IndexBuild[], connections =
             const t0 = performance.now();
             await client.query(build.sql);
             ctx.timer.record(`index:${build.name}`, (performance.now() - t0) / 1000, 1);
+            steps.tick(1);
           } finally {
             // Clean-up: after a failure the original error is what the user needs to see.
             await asCleanup(() => client.query('RESET ALL')).catch(() => undefined);

@@ -233,7 +233,7 @@ function jobMeta(job) {
   // A finished job's last phase is history, except where a failure stopped it.
   if (job.phase && ACTIVE.has(job.state)) bits.push(el('span', {}, 'phase ', el('b', { class: 'phase' }, job.phase)));
   if (job.phase && job.state === 'failed') bits.push(el('span', {}, 'failed in ', el('b', { class: 'phase' }, job.phase)));
-  if (typeof job.rowsTotal === 'number') bits.push(el('span', { class: 'rows' }, `${int(job.rowsDone ?? 0)} / ${int(job.rowsTotal)} rows`));
+  if (typeof job.rowsTotal === 'number') bits.push(el('span', { class: 'rows' }, `${int(job.rowsDone ?? 0)} / ${int(job.rowsTotal)} ${job.progressUnit ?? 'rows'}`));
   if (ACTIVE.has(job.state) && typeof job.etaSeconds === 'number') bits.push(el('span', {}, `ETA ${seconds(job.etaSeconds)}`));
   bits.push(el('span', {}, `queued ${when(job.createdAt)}`));
   const took = elapsed(job);
