@@ -212,7 +212,7 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
     },
     'index-memory': {
       type: 'number',
-      describe: `parallel: maintenance_work_mem of each index build, MB (default ${DEFAULT_INDEX_MEMORY_MB}); the server needs connections × this at once. More is not faster: measured here, 256 MB beat 1 GB by a third (README, Tuning)`,
+      describe: `parallel: maintenance_work_mem of each index build, MB (default ${DEFAULT_INDEX_MEMORY_MB}); the server needs connections × this at once. More is not faster: measured here, 256 MB beat 1 GB by a third (docs/strategies.md, Tuning)`,
     },
     via: { choices: VIAS, default: 'file' as Via, describe: 'parallel: per-worker temp files or in-memory streams' },
     format: { choices: COPY_FORMATS, default: DEFAULT_COPY_FORMAT, describe: 'parallel: COPY binary, or text (temp files readable as TSV)' },

