@@ -146,9 +146,10 @@ describe('genesim serve', function () {
     assert.deepEqual(Object.keys(r.body).sort(), ['id', 'state']);
     const job = await ended(r.body.id);
     assert.equal(job.state, 'succeeded', job.error);
-    assert.deepEqual(Object.keys(job).sort(), ['action', 'createdAt', 'error', 'etaSeconds', 'finishedAt', 'heartbeatAt', 'id', 'parameters', 'phase', 'phaseStartedAt', 'rowsDone', 'rowsTotal', 'startedAt', 'state', 'timings'].sort());
+    assert.deepEqual(Object.keys(job).sort(), ['action', 'createdAt', 'error', 'etaSeconds', 'finishedAt', 'heartbeatAt', 'id', 'parameters', 'phase', 'phaseStartedAt', 'progressUnit', 'rowsDone', 'rowsTotal', 'startedAt', 'state', 'timings'].sort());
     assert.deepEqual(job.parameters, { strategy: 'copyfrom', metric: 'cosine', threads: 1, changedOnly: false, genes: 60 });
     assert.equal(job.rowsDone, job.rowsTotal);
+    assert.equal(job.progressUnit, 'rows', 'a classic create counts rows to the end');
     const total = job.timings.find((m: { metric: string }) => m.metric === 'copyfrom_total');
     assert.equal(total.count, 3600);
     assert.ok(total.seconds > 0);
