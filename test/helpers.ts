@@ -4,12 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { type Config, loadConfig, readEnv, withDatabase } from '../src/config.js';
+import { loadConfig, readEnv, withDatabase } from '../src/config.js';
 import { clientConfig, type Database, openDatabase, resolveServer } from '../src/db/connect.js';
 import type { ServerTarget } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { isGenesimLoadTable } from '../src/db/loadNames.js';
 import { projectRoot } from '../src/paths.js';
+import type { TestDatabase } from '../bench/citusCluster.js';
 
 let server: Promise<{ target: ServerTarget; stop(): Promise<void> }> | null = null;
 
@@ -28,14 +29,8 @@ export async function stopTestServer(): Promise<void> {
 
 let counter = 0;
 
-export interface TestDatabase {
-  name: string;
-  config: Config;
-  target: ServerTarget;
-  /** Environment that points a genesim subprocess at this database. */
-  env: NodeJS.ProcessEnv;
-  drop(): Promise<void>;
-}
+// One shape for a database on the test server and on the Citus cluster (bench/ holds that harness).
+export type { TestDatabase };
 
 async function admin<T>(target: ServerTarget, work: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ ...clientConfig(target), database: 'postgres' });
