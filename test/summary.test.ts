@@ -36,7 +36,21 @@ describe('the summary after create and update', () => {
   const A = path.join(dir, 'a.tsv');
   const B = path.join(dir, 'b.tsv');
   const secret = 'pw-must-not-be-printed-7f3a';
-  const env = () => ({ ...t.env, PGPASSWORD: secret });
+  // The runs log in as a role of their own whose password is the secret: a server that checks
+  // passwords (the embedded one) then needs it, and one that trusts (the machine's) ignores it.
+  const role = `genesim_summary_${process.pid}`;
+  const env = () => ({ ...t.env, PGUSER: role, PGPASSWORD: secret });
+  const where = () => `${role}@${t.target.host}:${t.target.port ?? 5432}/${t.name}`;
+
+  before(async () => {
+    await sql(t, `CREATE ROLE ${role} LOGIN PASSWORD '${secret}'`);
+    // Owner of the database, so of its public schema (PostgreSQL 15): genesim makes its tables there.
+    await sql(t, `ALTER DATABASE ${t.name} OWNER TO ${role}`);
+  });
+  // Runs after suiteDatabase's own after (hooks run in the order they were made): the database is gone.
+  after(async () => {
+    if (t.name) await sql({ ...t, target: { ...t.target, database: 'postgres' } }, `DROP ROLE IF EXISTS ${role}`);
+  });
 
   before(() => {
     writeFileSync(A, formatTsv(generateMatrix({ genes: 40, datasets: 6, seed: 4, missing: 0.05 })));
@@ -52,7 +66,7 @@ describe('the summary after create and update', () => {
     assert.equal(Number(n), 1600);
     const out = r.stdout;
     assert.match(out.split('\n')[0]!, /^created the cosine similarity matrix of 40 genes × 6 datasets: 1,600 similarity rows \(parallel strategy\)$/);
-    assert.match(line(out, 'where'), new RegExp(`^${t.target.user}@${t.target.host}:${t.target.port ?? 5432}/${t.name}; tables datasets_dataset, datasets_gene, datasets_data, datasets_datasetsimilarity, datasets_genesimilarity$`));
+    assert.match(line(out, 'where'), new RegExp(`^${where()}; tables datasets_dataset, datasets_gene, datasets_data, datasets_datasetsimilarity, datasets_genesimilarity$`));
     assert.ok(!out.includes(secret) && !r.stderr.includes(secret), 'the password is never printed');
 
     const total = csv.get('parallel_total')!.seconds!;
