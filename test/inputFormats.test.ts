@@ -108,6 +108,14 @@ describe('expression layouts labs have, through the built bin', function () {
   const create = (t: TestDatabase, file: string, ...more: string[]) =>
     runCli(['create', '--strategy', 'copyfrom', '--replace', '--input', file, '--results', path.join(dir, 'r.csv'), ...more], t.env);
 
+  it('create --help states the detection rule and points to docs/input-formats.md, which exists', () => {
+    const help = runCli(['create', '--help'], { PATH: process.env.PATH }).stdout.replace(/\s+/g, ' ');
+    for (const said of ['a GEO series matrix by a first line starting "!"', 'PCL by NAME and GWEIGHT', "genesim's TSV by systematic_name", 'first column the gene ids whatever its header', "R's header one field short", 'docs/input-formats.md']) {
+      assert.ok(help.includes(said), `--help says ${said}`);
+    }
+    assert.match(readFileSync(path.join(projectRoot, 'docs', 'input-formats.md'), 'utf8'), /the first column is the gene ids, whatever its header says/);
+  });
+
   describe('each layout loads with its names and values', () => {
     const t = suiteDatabase();
     const gz = (name: string, as = `${name}.gz`) => {
