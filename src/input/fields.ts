@@ -134,8 +134,17 @@ export function splitOrThrow(text: string, dialect: Dialect, file: string, line:
   }
 }
 
-/** How many delimiters stand outside quotes: the evidence the delimiter is sniffed from. */
+/**
+ * How many delimiters stand outside quotes: the evidence the delimiter is sniffed from. Counted
+ * by splitting as the reader will, so R's `"5\" UTR"` (one quote inside a name) does not flip
+ * the count; a line that does not split with this delimiter falls back to pairing the quotes.
+ */
 export function countDelimiters(text: string, delimiter: string): number {
+  try {
+    return splitLine(text, { delimiter: delimiter as Delimiter, quoted: true }).length - 1;
+  } catch (err) {
+    if (!(err instanceof SplitError)) throw err;
+  }
   let count = 0;
   let inQuotes = false;
   for (let i = 0; i < text.length; i++) {
