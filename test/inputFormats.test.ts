@@ -127,6 +127,7 @@ describe('expression layouts labs have, through the built bin', function () {
       ['R write.table, tab (header one field short, \\" inside quotes, NA)', () => fixture('r-write-table.tsv'), R],
       ["R write.table with R's default space separator", () => fixture('r-write-table-space.txt'), { ...R, delimiter: ' ' }],
       ['R write.table, comma, one quote inside a name (the quotes do not pair up)', () => fixture('r-odd-quote.csv'), { ...R, delimiter: ',' }],
+      ['R write.csv (full header, first field "", quotes doubled)', () => fixture('r-write-csv.csv'), PANDAS],
       ['R write.table of a data frame with a symbol column (one NA)', () => fixture('r-write-table-symbol.tsv'), { ...R, names: true }],
       ['pandas to_csv (empty index header, quoted only where needed, NaN empty)', () => fixture('pandas.csv'), PANDAS],
       ['pandas to_csv, QUOTE_NONNUMERIC', () => fixture('pandas-nonnumeric.csv'), PANDAS],
