@@ -194,10 +194,10 @@ function runOptions(command: 'create' | 'update', inputHelp: string, genesHelp: 
       choices: INPUT_FORMATS,
       default: 'auto' as InputFormat,
       describe:
-        'auto: told by content (gzip or not; a GEO series matrix by its "!" lines; PCL by NAME and GWEIGHT; genesim\'s TSV by systematic_name; ' +
-        'else any tab-, comma- or space-separated table, quoted as R and pandas write it: first column the gene ids whatever its header, ' +
-        'second column common names if its header is NAME, symbol, gene symbol... or its first value is not a number; R\'s header one field short is understood). ' +
-        'genesim, pcl, tsv, csv, geo force one (docs/input-formats.md)',
+        'auto: told by content (gzip by its first bytes; a GEO series matrix by a first line starting "!"; PCL by NAME and GWEIGHT as columns 2 and 3, or a .pcl name; ' +
+        'genesim\'s TSV by systematic_name; else any tab-, comma- or space-separated table, quoted as R and pandas write it: first column the gene ids whatever its header, ' +
+        'second column common names if its header is NAME, symbol, gene symbol... or its first row\'s value there is neither a number nor missing; R\'s header one field short is understood). ' +
+        'genesim, pcl, tsv, csv, geo force a reader; one the file plainly contradicts is refused (docs/input-formats.md)',
     },
     genes: { type: 'number', describe: genesHelp },
     datasets: { type: 'number', default: 100, describe: 'datasets of the synthetic matrix' },

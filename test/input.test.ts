@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InputError } from '../src/errors.js';
+import { splitLine } from '../src/input/fields.js';
 import { formatTsv, generateMatrix } from '../src/input/generate.js';
 import { loadMatrixFile } from '../src/input/load.js';
 import { sortBySystematicName } from '../src/input/matrix.js';
@@ -56,7 +57,7 @@ describe('TSV reader', () => {
     ['nonnumeric.tsv', 'systematic_name\ta\tb\nYAL001C\t1\t2\nYAL002W\t1\tabc\n', /nonnumeric\.tsv:3:11: column "b": "abc" is not a number/],
     ['empty.tsv', '', /empty\.tsv: the file is empty/],
     ['blank.tsv', '\n\n', /blank\.tsv: the file is empty/],
-    ['header.tsv', 'systematic_name\ta\tb\n', /header\.tsv: the header is followed by no data rows/],
+    ['header.tsv', 'systematic_name\ta\tb\n', /header\.tsv:1:20: the header is followed by no data rows$/],
     ['long.tsv', `systematic_name\ta\nYAL001C\t1\n${'Y'.repeat(51)}\t2\n`, /long\.tsv:3:1: systematic name "Y+" is 51 characters, more than 50/],
     ['nodatasets.tsv', 'systematic_name\tcommon_name\nYAL001C\tX\n', /nodatasets\.tsv:1: the header names no dataset columns/],
   ];
@@ -103,6 +104,24 @@ describe('PCL reader', () => {
   it('rejects a PCL file without the NAME and GWEIGHT columns', async () => {
     const err = await inputError(file('bad.pcl', 'YORF\tt0\nYAL001C\t1\n'));
     assert.match(err.message, /bad\.pcl:1:6: a PCL header reads/);
+  });
+});
+
+describe('quoted fields (R, pandas, GEO)', () => {
+  const tab = { delimiter: '\t', quoted: true } as const;
+
+  it('reads a quote doubled (pandas, RFC 4180) and backslash-escaped (R write.table\'s qmethod = "escape")', () => {
+    assert.deepEqual(splitLine('"GSM ""x"""\t"b"', tab), ['GSM "x"', 'b']);
+    assert.deepEqual(splitLine(String.raw`"GSM \"x\""` + '\t"b"', tab), ['GSM "x"', 'b']);
+  });
+
+  it('keeps a name ending in a backslash as R writes it (R leaves a backslash bare)', () => {
+    assert.deepEqual(splitLine(String.raw`"a\"` + '\t1', tab), ['a\\', '1']);
+  });
+
+  it('reports a line neither way reads, with its line and column', async () => {
+    const err = await inputError(file('stray.tsv', 'g\ta\n' + String.raw`"YAL\"x"y"` + '\t1\n'));
+    assert.match(err.message, /stray\.tsv:2:\d+: a quoted field must be followed by a tab or the end of the line/);
   });
 });
 

@@ -1,4 +1,6 @@
-import { countDelimiters, type Delimiter, type Dialect } from './fields.js';
+import { InputError } from '../errors.js';
+import { countDelimiters, DELIMITER_NAMES, type Delimiter, type Dialect } from './fields.js';
+import type { Line } from './lines.js';
 
 /** What `--input-format` accepts: `auto` reads the file's content; the others force a reader. */
 export const INPUT_FORMATS = ['auto', 'genesim', 'pcl', 'tsv', 'csv', 'geo'] as const;
@@ -68,4 +70,24 @@ export function detect(header: string, row: string | undefined, format: InputFor
       if (isGenesimHeader(plain)) return { layout: 'genesim', dialect: PLAIN_TAB };
       return { layout: 'table', dialect: { delimiter: sniffDelimiter(header, row), quoted: true } };
   }
+}
+
+/**
+ * A forced format the content plainly contradicts is said so at once, rather than through a
+ * reader's puzzling complaint: a GEO series matrix read as anything else (its "!" lines would be
+ * a header), or a tsv/csv whose header and first row hold no tab/comma at all.
+ */
+export function confirmForced(format: InputFormat, first: Line | undefined, second: Line | undefined, file: string): void {
+  if (format === 'auto' || format === 'geo' || first === undefined) return;
+  const header = first.text;
+  const row = second?.text;
+  const line1 = `the file starts with "!", as a GEO series matrix does: use --input-format geo or auto`;
+  if (looksLikeGeo(header)) throw new InputError(file, first.number, `--input-format ${format}, but ${line1}`, 1);
+  const wanted: Delimiter | null = format === 'tsv' ? '\t' : format === 'csv' ? ',' : null;
+  if (wanted === null) return;
+  const count = (d: Delimiter) => countDelimiters(header, d) + (row === undefined ? 0 : countDelimiters(row, d));
+  if (count(wanted) > 0) return;
+  const other = (['\t', ',', ' '] as Delimiter[]).find((d) => d !== wanted && count(d) > 0);
+  const found = other === undefined ? '' : ` (it is ${DELIMITER_NAMES[other]}-separated)`;
+  throw new InputError(file, first.number, `--input-format ${format}, but the header and first row hold no ${DELIMITER_NAMES[wanted]}${found}: use --input-format auto`, 1);
 }

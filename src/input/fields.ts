@@ -26,6 +26,7 @@ export class SplitError extends Error {
 }
 
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 export function splitLine(text: string, dialect: Dialect, starts?: number[]): string[] {
   if (!dialect.quoted) {
@@ -35,7 +36,32 @@ export function splitLine(text: string, dialect: Dialect, starts?: number[]): st
     }
     return text.split(dialect.delimiter);
   }
-  return splitQuoted(text, dialect.delimiter, starts);
+  return splitEitherEscape(text, dialect.delimiter, starts);
+}
+
+/**
+ * A quote inside a quoted field is written `""` by pandas, GEO and RFC 4180, but `\"` by R's
+ * `write.table` (its default `qmethod = "escape"`; R leaves a backslash itself bare). A line is
+ * read the RFC way first, so a name ending in a backslash (`"a\"`) stays as written, and only a
+ * line that cannot be read so is read R's way; if neither reads it, the RFC problem is reported.
+ */
+function splitEitherEscape(text: string, delimiter: string, starts?: number[]): string[] {
+  const at: number[] = [];
+  try {
+    const fields = splitQuoted(text, delimiter, at, false);
+    starts?.push(...at);
+    return fields;
+  } catch (rfc) {
+    if (!(rfc instanceof SplitError) || !text.includes('\\"')) throw rfc;
+    at.length = 0;
+    try {
+      const fields = splitQuoted(text, delimiter, at, true);
+      starts?.push(...at);
+      return fields;
+    } catch {
+      throw rfc;
+    }
+  }
 }
 
 /**
@@ -43,19 +69,24 @@ export function splitLine(text: string, dialect: Dialect, starts?: number[]): st
  * dataset name or a number never holds a newline, and an unclosed quote is then reported
  * where it opens instead of swallowing the rest of the file into one field.
  */
-function splitQuoted(text: string, delimiter: string, starts?: number[]): string[] {
+function splitQuoted(text: string, delimiter: string, starts: number[], backslash: boolean): string[] {
   const fields: string[] = [];
   const n = text.length;
   let i = 0;
   for (;;) {
-    starts?.push(i);
+    starts.push(i);
     if (text.charCodeAt(i) === QUOTE) {
       let value = '';
       let from = i + 1;
       for (;;) {
         const q = text.indexOf('"', from);
         if (q === -1) throw new SplitError(i, 'a quoted field is not closed on its line');
-        if (text.charCodeAt(q + 1) === QUOTE) {
+        if (backslash && text.charCodeAt(q - 1) === BACKSLASH) {
+          value += text.slice(from, q - 1) + '"';
+          from = q + 1;
+          continue;
+        }
+        if (!backslash && text.charCodeAt(q + 1) === QUOTE) {
           value += text.slice(from, q + 1);
           from = q + 2;
           continue;
@@ -67,7 +98,7 @@ function splitQuoted(text: string, delimiter: string, starts?: number[]): string
       fields.push(value);
       if (i === n) return fields;
       if (text[i] !== delimiter) {
-        throw new SplitError(i, `a quoted field must be followed by a ${DELIMITER_NAMES[delimiter as Delimiter]} or the end of the line (a quote inside one is written "")`);
+        throw new SplitError(i, `a quoted field must be followed by a ${DELIMITER_NAMES[delimiter as Delimiter]} or the end of the line (a quote inside one is written "" or \\")`);
       }
       i++;
     } else {
@@ -103,8 +134,17 @@ export function splitOrThrow(text: string, dialect: Dialect, file: string, line:
   }
 }
 
-/** How many delimiters stand outside quotes: the evidence the delimiter is sniffed from. */
+/**
+ * How many delimiters stand outside quotes: the evidence the delimiter is sniffed from. Counted
+ * by splitting as the reader will, so R's `"5\" UTR"` (one quote inside a name) does not flip
+ * the count; a line that does not split with this delimiter falls back to pairing the quotes.
+ */
 export function countDelimiters(text: string, delimiter: string): number {
+  try {
+    return splitLine(text, { delimiter: delimiter as Delimiter, quoted: true }).length - 1;
+  } catch (err) {
+    if (!(err instanceof SplitError)) throw err;
+  }
   let count = 0;
   let inQuotes = false;
   for (let i = 0; i < text.length; i++) {

@@ -12,9 +12,12 @@ const END = '!series_matrix_table_end';
  */
 export async function* geoTableLines(lines: AsyncIterable<Line>, file: string): AsyncGenerator<Line> {
   let state: 'before' | 'table' | 'after' = 'before';
+  // Where the file ends, for the messages of a file without its markers: past its last character.
   let last = 0;
+  let lastColumn = 1;
   for await (const line of lines) {
     last = line.number;
+    lastColumn = line.text.length + 1;
     if (state === 'after') continue;
     const marker = line.text.trim().toLowerCase();
     if (state === 'before') {
@@ -30,6 +33,8 @@ export async function* geoTableLines(lines: AsyncIterable<Line>, file: string): 
     }
     yield line;
   }
-  if (state === 'before') throw new InputError(file, last === 0 ? null : last, `no ${BEGIN} line: this is not a GEO series matrix, or it holds no table`);
-  if (state === 'table') throw new InputError(file, last, `the table has no ${END} line: the file is cut short`);
+  if (state === 'before') {
+    throw new InputError(file, last === 0 ? null : last, `no ${BEGIN} line: this is not a GEO series matrix, or it holds no table`, last === 0 ? null : lastColumn);
+  }
+  if (state === 'table') throw new InputError(file, last, `the table has no ${END} line: the file is cut short`, lastColumn);
 }

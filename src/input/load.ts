@@ -1,4 +1,4 @@
-import { detect, type Detected, type InputFormat, looksLikeGeo, QUOTED_TAB } from './detect.js';
+import { confirmForced, detect, type Detected, type InputFormat, looksLikeGeo, QUOTED_TAB } from './detect.js';
 import { parseGeneric } from './generic.js';
 import { geoTableLines } from './geo.js';
 import { innerName, type Line, readLines } from './lines.js';
@@ -14,7 +14,8 @@ import { parseTsv } from './tsv.js';
 export async function loadMatrixFile(file: string, format: InputFormat = 'auto'): Promise<Matrix> {
   const lines = peekable(readLines(file));
   try {
-    const head = await lines.firstNonBlank(1);
+    const head = await lines.firstNonBlank(2);
+    confirmForced(format, head[0], head[1], file);
     const geo = format === 'geo' || (format === 'auto' && head[0] !== undefined && looksLikeGeo(head[0].text));
     const table = geo ? peekable(geoTableLines(lines.all(), file)) : lines;
     const [header, row] = await table.firstNonBlank(2);

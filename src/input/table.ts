@@ -143,7 +143,8 @@ async function readRows(iterator: AsyncIterator<Row>, file: string, dialect: Dia
     genes.push(name);
     commonNames.push(common === '' ? null : common);
   }
-  if (genes.length === 0) throw new InputError(file, null, 'the header is followed by no data rows');
+  // Placed at the end of the header, where a row was expected.
+  if (genes.length === 0) throw new InputError(file, header.number, 'the header is followed by no data rows', header.text.length + 1);
 
   if (duplicates.length > 0) {
     const more = duplicates.length > SHOW_DUPLICATES ? `, and ${duplicates.length - SHOW_DUPLICATES} more` : '';
