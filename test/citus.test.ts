@@ -271,6 +271,58 @@ describe('citus: a local cluster (coordinator and 2 workers)', function () {
     });
   });
 
+  describe('citus sequence grants', () => {
+    let t: TestDatabase;
+    const role = `genesim_citus_app_${process.pid}`;
+    before(async () => {
+      t = await cluster!.database(dbName('grants'));
+      ok(runCli(['migrate', '--citus', '--shards', '4'], t.env), 'migrate --citus');
+      // Citus propagates CREATE ROLE and the GRANTs to the workers.
+      await sql(t, `CREATE ROLE ${role}`);
+    });
+    after(async () => {
+      await t?.drop();
+      // Roles are per server: Citus propagates the DROP to the workers.
+      const c = new pg.Client({ ...clientConfig(cluster!.coordinator), database: 'postgres' });
+      await c.connect();
+      await c.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await c.end();
+    });
+
+    it("a parallel create keeps the application role's grants on the tables and on their id sequences (the load table's sequence is new there)", async () => {
+      const sequences = ['datasets_genesimilarity_id_seq', 'datasets_data_id_seq'];
+      const privileges = async () =>
+        sql<{ p: string }>(
+          t,
+          `SELECT concat_ws(' ', x.name, has_table_privilege($1, x.name, 'SELECT'), has_table_privilege($1, x.name, 'INSERT'),
+                  CASE WHEN x.name LIKE '%_seq' THEN concat_ws(' ', has_sequence_privilege($1, x.name, 'USAGE'), has_sequence_privilege($1, x.name, 'UPDATE')) END) AS p
+             FROM unnest($2::text[]) AS x(name) ORDER BY 1`,
+          [role, ['datasets_genesimilarity', 'datasets_data', ...sequences]],
+        );
+      for (const s of sequences) await sql(t, `GRANT SELECT, USAGE ON SEQUENCE ${s} TO ${role}`);
+      await sql(t, `GRANT SELECT, INSERT ON datasets_genesimilarity, datasets_data TO ${role}`);
+      const before = await privileges();
+      assert.deepEqual(before.map((r) => r.p), [
+        'datasets_data t t',
+        'datasets_data_id_seq t f t f',
+        'datasets_genesimilarity t t',
+        'datasets_genesimilarity_id_seq t f t f',
+      ]);
+      ok(runCli(['create', '--strategy', 'parallel', '--genes', '40', '--datasets', '6', '--replace', '--results', path.join(tmpdir(), `genesim-citus-grants-${process.pid}.csv`)], t.env), 'parallel create');
+      assert.deepEqual(await privileges(), before, 'the same grants after the swap');
+      // Not only the catalog: the role can draw an id as the application's inserts do.
+      const c = new pg.Client(clientConfig(t.target));
+      await c.connect();
+      try {
+        await c.query(`SET ROLE ${role}`);
+        const { rows } = await c.query<{ next: boolean }>("SELECT nextval('datasets_genesimilarity_id_seq') > 1600 AS next");
+        assert.equal(rows[0]!.next, true);
+      } finally {
+        await c.end();
+      }
+    });
+  });
+
   describe('citus parallel engine: readers and stops', () => {
     let t: TestDatabase;
     let tmp: string;
