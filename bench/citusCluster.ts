@@ -19,12 +19,14 @@ export interface TestDatabase {
 
 /**
  * A local Citus cluster for the tests: a coordinator and two workers, each an initdb of its own
- * under one temp directory, on ports 9700-9702, started once and stopped by `stop()`.
+ * under one temp directory, on ports 9700-9702 (GENESIM_CITUS_PORT_BASE moves them: base, base+1,
+ * base+2, so a second cluster can run beside CI's), started once and stopped by `stop()`.
  *
  * PostgreSQL refuses to run as root, so as root every server process (initdb, pg_ctl) runs as the
  * `postgres` OS user, which owns the directory; the superuser inside is `postgres` either way.
  */
-export const CITUS_PORTS = [9700, 9701, 9702] as const;
+const PORT_BASE = Number(process.env.GENESIM_CITUS_PORT_BASE ?? 9700);
+export const CITUS_PORTS = [PORT_BASE, PORT_BASE + 1, PORT_BASE + 2] as const;
 const HOST = '127.0.0.1';
 const USER = 'postgres';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -10,6 +10,7 @@ import { CITUS_PORTS, type CitusCluster, clusterOrSkip } from '../bench/citusClu
 import { checksums, databaseContents } from './expected.js';
 import { startCli, waitForStatement } from './faults.js';
 import { runCli, sql, type TestDatabase } from './helpers.js';
+import { call, startServer } from './serverHelpers.js';
 
 /**
  * Every suite here is named "citus ..." so CI can run them in one suite run only
@@ -60,6 +61,39 @@ async function leftovers(t: TestDatabase): Promise<string[]> {
   }
   const meta = await sql<{ t: string }>(t, "SELECT logicalrelid::text AS t FROM pg_dist_partition WHERE logicalrelid::text ~ 'genesim_[0-9a-f]{8}|__genesim_'");
   return [...found, ...meta.map((m) => `pg_dist_partition: ${m.t}`)];
+}
+
+/** Databases `genesim bench` made (genesim_bench_<pid>_<n>) still present on any node. */
+async function benchDatabasesLeft(t: TestDatabase): Promise<string[]> {
+  const found: string[] = [];
+  for (const port of CITUS_PORTS) {
+    const c = new pg.Client({ ...clientConfig(t.target), port, database: 'postgres' });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'genesim\\_bench\\_%'");
+      found.push(...rows.map((r) => `${port}: ${r.datname}`));
+    } finally {
+      await c.end();
+    }
+  }
+  return found;
+}
+
+const TOKEN = 'citus-test-token-0123456789abcdef';
+
+/** `genesim serve` on `t` (node on the built bin): each job posted with ?wait=true, in order, must succeed. */
+async function serveJobs(t: TestDatabase, jobs: Record<string, unknown>[]): Promise<void> {
+  const server = await startServer({ ...t.env, GENESIM_TOKEN: TOKEN });
+  try {
+    for (const job of jobs) {
+      const r = await call(server.url, 'POST', '/jobs?wait=true', { token: TOKEN, body: job });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.state, 'succeeded', `${JSON.stringify(job)}: ${JSON.stringify(r.body)}`);
+    }
+  } finally {
+    server.proc.kill('SIGTERM');
+    await server.exited;
+  }
 }
 
 function ok(r: { status: number | null; stdout: string; stderr: string }, what: string): void {
@@ -185,6 +219,108 @@ describe('citus: a local cluster (coordinator and 2 workers)', function () {
         });
       }
     }
+  });
+
+  describe('citus bench and serve', () => {
+    let citus: TestDatabase;
+    let plain: TestDatabase;
+    let tmp: string;
+    let shape: { layout: string[]; schema: string[] };
+    const kept = async (what: string) => {
+      assert.deepEqual({ layout: await layout(citus), schema: await schema(citus) }, shape, `${what}: the Citus layout and the schema are kept`);
+      assert.deepEqual(await leftovers(citus), [], `${what}: nothing of a run left on any node`);
+    };
+    before(async () => {
+      tmp = mkdtempSync(path.join(tmpdir(), 'genesim-citus-test-'));
+      citus = await cluster!.database(dbName('serve'));
+      plain = await cluster!.database(dbName('serveplain'), { citus: false });
+      ok(runCli(['migrate', '--citus', '--shards', '4'], citus.env), 'migrate --citus');
+      ok(runCli(['migrate'], plain.env), 'migrate');
+      shape = { layout: await layout(citus), schema: await schema(citus) };
+    });
+    after(async () => {
+      await citus?.drop();
+      await plain?.drop();
+      rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it('genesim bench on the coordinator runs every run in Citus databases, writes its results, leaves the database and the nodes as they were', async () => {
+      const out = path.join(tmp, 'bench');
+      const r = runCli(['bench', '--genes', '40', '--datasets', '8', '--strategies', 'copyfrom,parallel', '--actions', 'create,update', '--repeat', '1', '--readers', '5', '--out', out], citus.env);
+      ok(r, 'bench');
+      assert.match(r.stderr, /Citus coordinator: fresh databases on it and 2 workers, 4 shards/);
+      const runs = readFileSync(path.join(out, 'runs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 6).join(' '));
+      assert.deepEqual(runs.sort(), ['create copyfrom 40 0 1 complete', 'create parallel 40 0 1 complete', 'update copyfrom 40 0 1 complete', 'update parallel 40 0 1 complete']);
+      assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /\| create \| parallel \| 40 \|/);
+      await kept('bench');
+      assert.deepEqual(await benchDatabasesLeft(citus), [], 'no bench database left on any node');
+    });
+
+    it("serve's create and update jobs (parallel and classic) give the tables plain PostgreSQL's jobs give, the layout kept", async () => {
+      const jobs = [
+        { action: 'create', strategy: 'parallel', genes: 50, threads: 2 },
+        { action: 'update', strategy: 'upsert', genes: 56, threads: 1 },
+        { action: 'create', strategy: 'copyfrom', genes: 44, threads: 1 },
+        { action: 'update', strategy: 'parallel', genes: 52, threads: 2 },
+      ];
+      for (const [k, job] of jobs.entries()) {
+        for (const t of [plain, citus]) await serveJobs(t, [job]);
+        assert.deepEqual(checksums(await databaseContents(citus, true)), checksums(await databaseContents(plain, true)), `after job ${k + 1} ${JSON.stringify(job)}: the five tables, ids included`);
+        await kept(`job ${k + 1}`);
+      }
+    });
+  });
+
+  describe('citus sequence grants', () => {
+    let t: TestDatabase;
+    const role = `genesim_citus_app_${process.pid}`;
+    before(async () => {
+      t = await cluster!.database(dbName('grants'));
+      ok(runCli(['migrate', '--citus', '--shards', '4'], t.env), 'migrate --citus');
+      // Citus propagates CREATE ROLE and the GRANTs to the workers.
+      await sql(t, `CREATE ROLE ${role}`);
+    });
+    after(async () => {
+      await t?.drop();
+      // Roles are per server: Citus propagates the DROP to the workers.
+      const c = new pg.Client({ ...clientConfig(cluster!.coordinator), database: 'postgres' });
+      await c.connect();
+      await c.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await c.end();
+    });
+
+    it("a parallel create keeps the application role's grants on the tables and on their id sequences (the load table's sequence is new there)", async () => {
+      const sequences = ['datasets_genesimilarity_id_seq', 'datasets_data_id_seq'];
+      const privileges = async () =>
+        sql<{ p: string }>(
+          t,
+          `SELECT concat_ws(' ', x.name, has_table_privilege($1, x.name, 'SELECT'), has_table_privilege($1, x.name, 'INSERT'),
+                  CASE WHEN x.name LIKE '%_seq' THEN concat_ws(' ', has_sequence_privilege($1, x.name, 'USAGE'), has_sequence_privilege($1, x.name, 'UPDATE')) END) AS p
+             FROM unnest($2::text[]) AS x(name) ORDER BY 1`,
+          [role, ['datasets_genesimilarity', 'datasets_data', ...sequences]],
+        );
+      for (const s of sequences) await sql(t, `GRANT SELECT, USAGE ON SEQUENCE ${s} TO ${role}`);
+      await sql(t, `GRANT SELECT, INSERT ON datasets_genesimilarity, datasets_data TO ${role}`);
+      const before = await privileges();
+      assert.deepEqual(before.map((r) => r.p), [
+        'datasets_data t t',
+        'datasets_data_id_seq t f t f',
+        'datasets_genesimilarity t t',
+        'datasets_genesimilarity_id_seq t f t f',
+      ]);
+      ok(runCli(['create', '--strategy', 'parallel', '--genes', '40', '--datasets', '6', '--replace', '--results', path.join(tmpdir(), `genesim-citus-grants-${process.pid}.csv`)], t.env), 'parallel create');
+      assert.deepEqual(await privileges(), before, 'the same grants after the swap');
+      // Not only the catalog: the role can draw an id as the application's inserts do.
+      const c = new pg.Client(clientConfig(t.target));
+      await c.connect();
+      try {
+        await c.query(`SET ROLE ${role}`);
+        const { rows } = await c.query<{ next: boolean }>("SELECT nextval('datasets_genesimilarity_id_seq') > 1600 AS next");
+        assert.equal(rows[0]!.next, true);
+      } finally {
+        await c.end();
+      }
+    });
   });
 
   describe('citus parallel engine: readers and stops', () => {

@@ -29,6 +29,8 @@ export async function djangoSchema(t: TestDatabase, autoField: AutoField): Promi
   await sql(t, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'genesim_test_reader') THEN CREATE ROLE genesim_test_reader; END IF; END $$`);
   await sql(t, 'GRANT SELECT ON datasets_genesimilarity, datasets_strong_similarity TO genesim_test_reader');
   await sql(t, 'GRANT SELECT (common_name) ON datasets_gene TO genesim_test_reader');
+  // The id sequence too: an identity column's sequence is made anew for the load table, and must carry these.
+  await sql(t, `DO $$ BEGIN EXECUTE format('GRANT SELECT, USAGE ON SEQUENCE %s TO genesim_test_reader', pg_get_serial_sequence('datasets_genesimilarity', 'id')); END $$`);
   await sql(t, "COMMENT ON TABLE datasets_genesimilarity IS 'gene pairs'");
   await sql(t, "COMMENT ON COLUMN datasets_genesimilarity.pvalue IS 'set by the app'");
   await sql(t, 'ALTER TABLE datasets_genesimilarity SET (fillfactor = 90)');

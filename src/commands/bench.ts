@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { clientConfig, resolveServer } from '../db/connect.js';
 import type { ServerTarget } from '../db/embedded.js';
 import { runCli } from '../bench/child.js';
+import { citusNodesOf, dropCitusDatabase, makeCitusDatabase } from '../bench/citusDatabases.js';
 import { measureFloor, prepareFloorDatabase, writeFloorFile } from '../bench/floor.js';
 import { describeMachine } from '../bench/machine.js';
 import { writeUpdateTarget } from '../bench/matrices.js';
@@ -78,6 +79,9 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
   const target: ServerTarget = server.target;
   const admin = new pg.Client({ ...clientConfig(target), database: 'postgres' });
   await admin.connect();
+  // A Citus coordinator: the strategies run in Citus databases laid out like the one pointed at.
+  const citus = await citusNodesOf(clientConfig(target));
+  if (citus) say(`Citus coordinator: fresh databases on it and ${citus.workers.length} workers, ${citus.shards} shards; the floor in a plain database on the coordinator`);
   const work = mkdtempSync(path.join(tmpdir(), 'genesim-bench-'));
   // The floor's file is read by the server's own user, who must be able to reach it.
   chmodSync(work, 0o711);
@@ -92,7 +96,7 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
   const totalRuns = o.genes.length * o.repeat * (1 + o.latencyMs.length * plan.length);
   let done = 0;
   let dbCounter = 0;
-  let live: string | null = null;
+  let live: { name: string; citus: boolean } | null = null;
 
   const progress = (what: string, seconds: number) => {
     done++;
@@ -100,13 +104,17 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
     const end = new Date(Date.now() + (elapsed / done) * (totalRuns - done) * 1000);
     say(`[${done}/${totalRuns}] ${what}: ${seconds.toFixed(2)} s (elapsed ${clock(elapsed)}, projected end ${end.toISOString().slice(11, 16)} UTC)`);
   };
-  const freshDatabase = async () => {
-    live = `genesim_bench_${process.pid}_${++dbCounter}`;
-    await admin.query(`CREATE DATABASE ${live}`);
-    return live;
+  /** A database of the run's own; on Citus a cluster database unless `plain` (the floor: PostgreSQL's own load path on one server). */
+  const freshDatabase = async (o: { plain?: boolean } = {}) => {
+    const name = `genesim_bench_${process.pid}_${++dbCounter}`;
+    live = { name, citus: citus !== null && !o.plain };
+    if (live.citus) await makeCitusDatabase(clientConfig(target), citus!, name);
+    else await admin.query(`CREATE DATABASE ${name}`);
+    return name;
   };
   const dropDatabase = async () => {
-    if (live) await admin.query(`DROP DATABASE IF EXISTS ${live} WITH (FORCE)`);
+    if (live?.citus) await dropCitusDatabase(clientConfig(target), citus!, live.name);
+    else if (live) await admin.query(`DROP DATABASE IF EXISTS ${live.name} WITH (FORCE)`);
     live = null;
   };
   const envFor = (database: string, port?: number): NodeJS.ProcessEnv => ({
@@ -130,7 +138,7 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
   };
 
   async function floorRun(genes: number, repeat: number, file: string): Promise<void> {
-    const db = await freshDatabase();
+    const db = await freshDatabase({ plain: true });
     try {
       await prepareFloorDatabase({ ...clientConfig(target), database: db }, genes);
       const { measurements, mode } = await measureFloor({ ...clientConfig(target), database: db }, file, genes * genes);

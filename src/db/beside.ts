@@ -97,6 +97,7 @@ export async function createLoadTable(client: pg.ClientBase, r: Replacement): Pr
   // added without an id (an update's new data values) never collide with the ids copied over.
   for (const seq of r.identitySequences) {
     await client.query(`SELECT setval(${escapeLiteral(qualified(cat.schema, seq.fresh))}, last_value, is_called) FROM ${seq.live}`);
+    await copySequenceGrants(client, seq.live, qualified(cat.schema, seq.fresh));
   }
   for (const seq of r.serialSequences ?? []) await ownSerialSequence(client, r, seq);
   const settings = cat.columns.flatMap((c) => c.settings);
@@ -141,8 +142,26 @@ async function ownSerialSequence(client: pg.ClientBase, r: Replacement, seq: Non
   await client.query(`CREATE SEQUENCE ${fresh} ${rows[0]!.def}`);
   await client.query(`SELECT setval('${fresh}', last_value, is_called) FROM ${seq.live}`);
   await client.query(`ALTER SEQUENCE ${fresh} OWNER TO ${escapeIdentifier(rows[0]!.owner)}`);
+  await copySequenceGrants(client, seq.live, fresh);
   await client.query(`ALTER TABLE ${r.load} ALTER COLUMN ${escapeIdentifier(seq.column)} SET DEFAULT nextval(${escapeLiteral(fresh)}::regclass)`);
   await client.query(`ALTER SEQUENCE ${fresh} OWNED BY ${r.load}.${escapeIdentifier(seq.column)}`);
+}
+
+/**
+ * The live sequence's grants on a sequence made for the load table (Citus' serial copy, or an
+ * identity column's own), so the role the application reads and inserts with keeps its
+ * USAGE/SELECT/UPDATE after the swap, as it keeps its grants on the table. Whatever default
+ * privileges gave the new sequence is revoked first.
+ */
+async function copySequenceGrants(client: pg.ClientBase, live: string, fresh: string): Promise<void> {
+  const acl = (seq: string) =>
+    client.query<{ grantee: string; privilege: string; grantable: boolean }>(
+      `SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable
+         FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::regclass AND a.grantee <> c.relowner`,
+      [seq],
+    );
+  for (const g of new Set((await acl(fresh)).rows.map((r) => r.grantee))) await client.query(`REVOKE ALL ON SEQUENCE ${fresh} FROM ${g}`);
+  for (const g of (await acl(live)).rows) await client.query(`GRANT ${g.privilege} ON SEQUENCE ${fresh} TO ${g.grantee}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
 }
 
 /**
