@@ -273,7 +273,7 @@ export function maskedScore(p: Prepared, i: number, j: number): number {
 }
 
 /** One pair, exact; NaN when degenerate. Either path of scoreRow, as it would choose. */
-function pairValue(p: Prepared, i: number, j: number): number {
+export function pairValue(p: Prepared, i: number, j: number): number {
   if (p.complete[i] === 1 && p.complete[j] === 1) {
     if (p.zero[i] === 1 || p.zero[j] === 1) return Number.NaN;
     const { d, unit } = p;
