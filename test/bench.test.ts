@@ -151,3 +151,36 @@ describe('genesim bench', function () {
     for (const l of LATENCIES) assert.ok(labels.includes(`${l} ms`), `a panel for ${l} ms`);
   });
 });
+
+describe('genesim bench with missing values (the default --missing 0.02)', function () {
+  this.timeout(600_000);
+  let t: TestDatabase;
+  const out = mkdtempSync(path.join(tmpdir(), 'genesim-bench-missing-'));
+  before(async () => {
+    t = await createTestDatabase();
+    const r = spawnSync(process.execPath, [CLI, 'bench', '--genes', String(N), '--repeat', '1', '--actions', 'create', '--strategies', 'parallel', '--readers', '0', '--out', out], {
+      env: t.env,
+      encoding: 'utf8',
+      timeout: 590_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^create parallel N=40 0 ms: /m, 'the complete row set');
+    assert.match(r.stdout, /^create parallel N=40 0 ms 2 % missing: /m, 'the row set with holes');
+  });
+  after(async () => {
+    await t.drop();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('runs every create on a complete matrix and on one with 2 % missing, and says which in the report and runs.csv', () => {
+    const rows = readFileSync(path.join(out, 'report.md'), 'utf8')
+      .split('\n')
+      .filter((l) => /^\| create \| parallel \|/.test(l))
+      .map((l) => l.split('|').slice(1, -1).map((x) => x.trim()));
+    assert.deepEqual(rows.map((c) => c[14]), ['0', '2']);
+    for (const c of rows) assert.equal(Number(c[4]!.replace(/,/g, '')), N * N, 'N² rows each');
+    const [header, ...runs] = readFileSync(path.join(out, 'runs.csv'), 'utf8').trim().split('\n');
+    const col = header!.split(',').indexOf('missing');
+    assert.deepEqual(runs.map((l) => l.split(',')[col]).sort(), ['0', '0.02']);
+  });
+});
