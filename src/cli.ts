@@ -415,7 +415,9 @@ export function buildCli(argv: string[]) {
           .option('latency-ms', { type: 'array', default: ['0'], coerce: listOf('--latency-ms', Number), describe: 'round-trip latencies to add through a delaying TCP proxy (0: direct)' })
           .option('readers', { type: 'number', default: 200, describe: "ranked-similar queries timed after each run" })
           .option('out', { type: 'string', default: 'benchmarks', describe: 'directory for report.md, report.svg and the CSVs' })
+          .option('missing', { type: 'number', default: 0.02, describe: 'creates run again on matrices with this share of values missing (real data has holes); 0: complete matrices only' })
           .check((a) => {
+            if (!(a.missing >= 0 && a.missing < 1)) throw new UsageError('--missing must be from 0 to below 1');
             if (a.genes.some((g) => !(Number.isInteger(g) && g >= 2 && g <= MAX_GENERATED_GENES))) throw new UsageError(`--genes must be whole numbers from 2 to ${MAX_GENERATED_GENES.toLocaleString('en-US')}`);
             if (a['latency-ms'].some((l) => !(l >= 0 && l <= 1000))) throw new UsageError('--latency-ms must be from 0 to 1000');
             if (!(Number.isInteger(a.repeat) && a.repeat >= 1)) throw new UsageError('--repeat must be a whole number from 1');
@@ -436,6 +438,7 @@ export function buildCli(argv: string[]) {
             latencyMs: a['latency-ms'],
             out: a.out,
             readers: a.readers,
+            missing: a.missing,
             command: `genesim ${hideBin(process.argv).join(' ')}`,
           },
           say,

@@ -49,7 +49,7 @@ const EnvSchema = z.object({
   GENESIM_TOKEN: text.optional(),
   GENESIM_TMP_DIR: text.optional(),
   GENESIM_TEST_FAULT: text
-    .regex(/^worker-(throw|exit):block=\d+$/, 'must be worker-throw:block=K or worker-exit:block=K (a test hook)')
+    .regex(/^worker-(throw|exit|hang):block=\d+$/, 'must be worker-throw:block=K, worker-exit:block=K or worker-hang:block=K (a test hook)')
     .optional(),
 });
 

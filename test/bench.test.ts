@@ -57,7 +57,8 @@ function elements(node: unknown, name: string, out: Record<string, string>[] = [
 }
 
 describe('genesim bench', function () {
-  // Two repeats of the floor and four strategies at two latencies, each in a database of its own.
+  // Two repeats of the floor and four strategies at two latencies, each in a database of its own;
+  // complete matrices only (--missing 0): a second row set would double the run.
   this.timeout(600_000);
   let t: TestDatabase;
   const out = mkdtempSync(path.join(tmpdir(), 'genesim-bench-test-'));
@@ -69,7 +70,7 @@ describe('genesim bench', function () {
     t = await createTestDatabase();
     const r = spawnSync(
       process.execPath,
-      [CLI, 'bench', '--genes', String(N), '--repeat', '2', '--budget-seconds', '2', '--latency-ms', LATENCIES.join(','), '--actions', 'create', '--strategies', STRATEGIES.join(','), '--readers', '50', '--out', out],
+      [CLI, 'bench', '--genes', String(N), '--repeat', '2', '--budget-seconds', '2', '--latency-ms', LATENCIES.join(','), '--actions', 'create', '--strategies', STRATEGIES.join(','), '--readers', '50', '--missing', '0', '--out', out],
       { env: t.env, encoding: 'utf8', timeout: 590_000 },
     );
     pid = r.pid ?? 0;
@@ -148,5 +149,38 @@ describe('genesim bench', function () {
     const labels = elements(doc, 'text').map((x) => (typeof x === 'object' ? (x as Record<string, string>)['#text'] : String(x)));
     for (const s of STRATEGIES) assert.ok(labels.includes(s), `legend names ${s}`);
     for (const l of LATENCIES) assert.ok(labels.includes(`${l} ms`), `a panel for ${l} ms`);
+  });
+});
+
+describe('genesim bench with missing values (the default --missing 0.02)', function () {
+  this.timeout(600_000);
+  let t: TestDatabase;
+  const out = mkdtempSync(path.join(tmpdir(), 'genesim-bench-missing-'));
+  before(async () => {
+    t = await createTestDatabase();
+    const r = spawnSync(process.execPath, [CLI, 'bench', '--genes', String(N), '--repeat', '1', '--actions', 'create', '--strategies', 'parallel', '--readers', '0', '--out', out], {
+      env: t.env,
+      encoding: 'utf8',
+      timeout: 590_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^create parallel N=40 0 ms: /m, 'the complete row set');
+    assert.match(r.stdout, /^create parallel N=40 0 ms 2 % missing: /m, 'the row set with holes');
+  });
+  after(async () => {
+    await t.drop();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('runs every create on a complete matrix and on one with 2 % missing, and says which in the report and runs.csv', () => {
+    const rows = readFileSync(path.join(out, 'report.md'), 'utf8')
+      .split('\n')
+      .filter((l) => /^\| create \| parallel \|/.test(l))
+      .map((l) => l.split('|').slice(1, -1).map((x) => x.trim()));
+    assert.deepEqual(rows.map((c) => c[14]), ['0', '2']);
+    for (const c of rows) assert.equal(Number(c[4]!.replace(/,/g, '')), N * N, 'N² rows each');
+    const [header, ...runs] = readFileSync(path.join(out, 'runs.csv'), 'utf8').trim().split('\n');
+    const col = header!.split(',').indexOf('missing');
+    assert.deepEqual(runs.map((l) => l.split(',')[col]).sort(), ['0', '0.02']);
   });
 });

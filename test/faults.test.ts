@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { STOP_SIGNALS, type StopSignal } from '../src/errors.js';
 import { assertNothingKept, holdReader, PHASES, startCli, terminateBackend, verdict, waitForStatement } from './faults.js';
-import { createTestDatabase, runCli, simChecksum, sql, type TestDatabase } from './helpers.js';
+import { createTestDatabase, runCli, simChecksum, sql, type TestDatabase, until } from './helpers.js';
 
 /**
  * Big enough that every phase runs long enough to be caught on the server; the stop time is
@@ -129,6 +129,29 @@ describe('faults: parallel create', function () {
         nextRunSucceeds(s);
       });
     }
+  }
+
+  // A stop waited for the block a worker was scoring (minutes at 12,625 genes with holes), then
+  // gave up after its grace and left load tables behind: now the pool's threads are terminated.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} while a worker is stuck scoring a block: the threads are terminated, exit ${STOP_SIGNALS[signal]}, nothing kept`, async () => {
+      const t = s.t();
+      const before = await simChecksum(t);
+      const run = startCli(s.args(2), { ...t.env, GENESIM_TEST_FAULT: 'worker-hang:block=0' });
+      // Another block's scores on disk: the load is in its compute-bound pass, block 0 never ends.
+      await until('a block scored', () => readdirSync(s.tmp).some((f) => /-upper\d+-/.test(f)));
+      run.markStop();
+      run.child.kill(signal);
+      const timeout = setTimeout(() => run.child.kill('SIGKILL'), HANG_MS);
+      const outcome = await run.exited;
+      clearTimeout(timeout);
+      const stderr = run.stderr();
+      assert.notEqual(outcome.signal, 'SIGKILL', `no exit within ${HANG_MS} ms of the ${signal}\n${stderr}`);
+      stopTimes.push(`parallel create: ${signal} with a worker stuck scoring a block: ${(outcome.stopMs! / 1000).toFixed(2)} s`);
+      assert.equal(outcome.code, STOP_SIGNALS[signal], stderr);
+      assert.equal(verdict(stderr), 'genesim: interrupted: nothing was kept');
+      await assertNothingKept(t, before, s.tmp, stderr);
+    });
   }
 
   it('a second signal quits at once', async () => {

@@ -22,7 +22,7 @@ export type Destination = { via: 'file'; file: string } | { via: 'stream'; port:
 
 export type WorkerTask =
   | (BlockTask & Destination & { kind: 'rows'; fault?: WorkerFault })
-  | (TriangleTask & { kind: 'triangle' })
+  | (TriangleTask & { kind: 'triangle'; fault?: WorkerFault })
   | (EmitTask & Destination & { kind: 'emit'; fault?: WorkerFault });
 
 /** Messages a stream task posts: chunks (their memory transferred) and a final end marker. */
@@ -104,6 +104,8 @@ export default async function scoreBlock(task: WorkerTask): Promise<BlockStats> 
       return toDestination(task, (out) => encodeBlock(task, faulty(out, task.fault)));
     case 'triangle': {
       const { stats, upper, lower } = computeTriangle(task);
+      // The hang fault lands in the scoring, the compute-bound part; the others in the COPY bytes.
+      if (task.fault?.kind === 'worker-hang') hang();
       writeFileSync(task.upperFile, upper);
       writeLower(task, lower);
       return stats;
@@ -113,11 +115,17 @@ export default async function scoreBlock(task: WorkerTask): Promise<BlockStats> 
   }
 }
 
+/** Blocks the thread without spinning: only terminating it ends the task. */
+function hang(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
 /** The test hook (see WorkerFault): fails the task once its first chunk has gone out. */
 function faulty(out: ChunkOutput, fault: WorkerFault | undefined): ChunkOutput {
   if (!fault) return out;
   const strike = () => {
     if (fault.kind === 'worker-exit') process.exit(7);
+    if (fault.kind === 'worker-hang') hang();
     throw new Error(`test fault injected into block ${fault.block}`);
   };
   if ('sync' in out) return { sync: (chunk) => (out.sync(chunk), strike()) };

@@ -22,6 +22,8 @@ export interface RunRecord {
   strategy: BenchStrategy;
   genes: number;
   latencyMs: number;
+  /** Share of the synthetic matrix's values left missing (0: complete). */
+  missing: number;
   repeat: number;
   status: RunStatus;
   /** Seconds of the run as the CLI timed it (`_total`); for a stopped run, until it stopped. */
@@ -94,6 +96,7 @@ export interface SummaryRow {
   strategy: BenchStrategy;
   genes: number;
   latencyMs: number;
+  missing: number;
   rows: number;
   runs: number;
   /** Median of measured seconds, or of projections where a run was stopped at its budget. */
@@ -119,7 +122,7 @@ const medianOrNull = (xs: (number | null)[]) => {
 export function summarise(runs: RunRecord[], floors: FloorRecord[]): SummaryRow[] {
   const keys = new Map<string, RunRecord[]>();
   for (const r of runs) {
-    const k = `${r.action}|${r.strategy}|${r.genes}|${r.latencyMs}`;
+    const k = `${r.action}|${r.strategy}|${r.genes}|${r.latencyMs}|${r.missing}`;
     keys.set(k, [...(keys.get(k) ?? []), r]);
   }
   const rows: SummaryRow[] = [];
@@ -137,6 +140,7 @@ export function summarise(runs: RunRecord[], floors: FloorRecord[]): SummaryRow[
       strategy: first.strategy,
       genes: first.genes,
       latencyMs: first.latencyMs,
+      missing: first.missing,
       rows: rowsTotal,
       runs: group.length,
       seconds,
@@ -153,10 +157,10 @@ export function summarise(runs: RunRecord[], floors: FloorRecord[]): SummaryRow[
     });
   }
   for (const row of rows) {
-    const base = rows.find((b) => b.strategy === 'baseline' && b.action === row.action && b.genes === row.genes && b.latencyMs === row.latencyMs);
+    const base = rows.find((b) => b.strategy === 'baseline' && b.action === row.action && b.genes === row.genes && b.latencyMs === row.latencyMs && b.missing === row.missing);
     if (base?.seconds && row.seconds) row.speedUp = base.seconds / row.seconds;
   }
-  const order = (r: SummaryRow) => [BENCH_ACTIONS.indexOf(r.action), r.latencyMs, r.genes, BENCH_STRATEGIES.indexOf(r.strategy)];
+  const order = (r: SummaryRow) => [BENCH_ACTIONS.indexOf(r.action), r.missing, r.latencyMs, r.genes, BENCH_STRATEGIES.indexOf(r.strategy)];
   return rows.sort((a, b) => {
     const x = order(a);
     const y = order(b);

@@ -40,6 +40,8 @@ export interface BenchOptions {
   latencyMs: number[];
   out: string;
   readers: number;
+  /** Share of missing values of the second set of creates (0: complete matrices only). */
+  missing: number;
   /** The command line, for the report. */
   command: string;
 }
@@ -93,7 +95,10 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
   const started = new Date();
   const t0 = performance.now();
   const plan = o.actions.flatMap((action) => o.strategies.filter((s) => appliesTo(s, action)).map((strategy) => ({ action, strategy })));
-  const totalRuns = o.genes.length * o.repeat * (1 + o.latencyMs.length * plan.length);
+  // Creates run on complete matrices and on matrices with holes; updates on complete ones.
+  const shares = o.missing > 0 ? [0, o.missing] : [0];
+  const runsOf = (missing: number) => plan.filter((p) => missing === 0 || p.action === 'create');
+  const totalRuns = o.genes.length * o.repeat * (1 + o.latencyMs.length * shares.reduce((a, s) => a + runsOf(s).length, 0));
   let done = 0;
   let dbCounter = 0;
   let live: { name: string; citus: boolean } | null = null;
@@ -144,20 +149,20 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
       const { measurements, mode } = await measureFloor({ ...clientConfig(target), database: db }, file, genes * genes);
       const s = (k: string) => measurements.find((m) => m.metric === `floor_${k}`)!.seconds!;
       floors.push({ genes, repeat, seconds: s('total'), copySeconds: s('copy'), constraintsSeconds: s('constraints'), mode });
-      for (const m of measurements) phaseRows.push(['floor', 'floor', genes, 0, repeat, m.metric, m.seconds, m.count]);
+      for (const m of measurements) phaseRows.push(['floor', 'floor', genes, 0, 0, repeat, m.metric, m.seconds, m.count]);
       progress(`floor N=${genes} repeat ${repeat}/${o.repeat}`, s('total'));
     } finally {
       await dropDatabase();
     }
   }
 
-  async function strategyRun(action: BenchAction, strategy: BenchStrategy, genes: number, latencyMs: number, repeat: number, updateTarget: string): Promise<void> {
+  async function strategyRun(action: BenchAction, strategy: BenchStrategy, genes: number, latencyMs: number, missing: number, repeat: number, updateTarget: string): Promise<void> {
     const db = await freshDatabase();
     const cliStrategy = strategy === 'parallel-concurrent' ? 'parallel' : strategy;
     const extra = strategy === 'parallel-concurrent' ? ['--load', 'concurrent'] : [];
-    const results = path.join(work, `${action}-${strategy}-${genes}-${latencyMs}-${repeat}.csv`);
+    const results = path.join(work, `${action}-${strategy}-${genes}-${latencyMs}-${missing}-${repeat}.csv`);
     const base: Omit<RunRecord, 'status' | 'seconds' | 'projectedSeconds' | 'measuredRate' | 'phases' | 'note'> = {
-      action, strategy, genes, latencyMs, repeat, readerP50Ms: null, readerP95Ms: null, peakRssBytes: null, proxyCpuSeconds: null,
+      action, strategy, genes, latencyMs, missing, repeat, readerP50Ms: null, readerP95Ms: null, peakRssBytes: null, proxyCpuSeconds: null,
     };
     let record: RunRecord;
     try {
@@ -170,7 +175,7 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
       const env = envFor(db, proxy?.port);
       const args =
         action === 'create'
-          ? ['create', '--strategy', cliStrategy, ...extra, '--genes', String(genes), '--datasets', String(o.datasets), '--seed', '1', '--results', results]
+          ? ['create', '--strategy', cliStrategy, ...extra, '--genes', String(genes), '--datasets', String(o.datasets), '--seed', '1', '--missing', String(missing), '--results', results]
           : ['update', '--strategy', cliStrategy, ...extra, '--input', updateTarget, '--results', results];
       const useBudget = o.budgetSeconds !== null && budgeted(strategy);
       if (useBudget) args.push('--budget-seconds', String(o.budgetSeconds));
@@ -190,7 +195,7 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
       base.peakRssBytes = out.peakRssBytes;
       const measurements = parseResults(results);
       const prefix = action === 'create' ? cliStrategy : `${cliStrategy}_update`;
-      for (const m of measurements) phaseRows.push([action, strategy, genes, latencyMs, repeat, m.metric, m.seconds, m.count]);
+      for (const m of measurements) phaseRows.push([action, strategy, genes, latencyMs, missing, repeat, m.metric, m.seconds, m.count]);
       const total = measurements.find((m) => m.metric === `${prefix}_total`)?.seconds ?? out.seconds;
       const phases = phasesOf(measurements, prefix);
       const projection = out.status === 0 ? projectCreate(measurements, prefix, genes, o.datasets) : null;
@@ -218,7 +223,7 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
     runs.push(record);
     const figure =
       record.status === 'projected' ? `${record.seconds.toFixed(1)} s, stopped at the budget, projected ${record.projectedSeconds!.toFixed(1)} s` : record.status === 'complete' ? `${record.seconds.toFixed(2)} s` : `${record.status}: ${record.note}`;
-    progress(`${action} ${strategy} N=${genes} latency ${latencyMs} ms repeat ${repeat}/${o.repeat} (${figure})`, record.seconds);
+    progress(`${action} ${strategy} N=${genes} latency ${latencyMs} ms missing ${missing} repeat ${repeat}/${o.repeat} (${figure})`, record.seconds);
   }
 
   try {
@@ -231,9 +236,11 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
       for (let repeat = 1; repeat <= o.repeat && !signal.aborted; repeat++) {
         await floorRun(genes, repeat, floorFile);
         for (const latencyMs of o.latencyMs) {
-          for (const { action, strategy } of plan) {
-            if (signal.aborted) break;
-            await strategyRun(action, strategy, genes, latencyMs, repeat, updateTarget);
+          for (const missing of shares) {
+            for (const { action, strategy } of runsOf(missing)) {
+              if (signal.aborted) break;
+              await strategyRun(action, strategy, genes, latencyMs, missing, repeat, updateTarget);
+            }
           }
         }
       }
@@ -254,11 +261,11 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
     await writeFile(
       path.join(o.out, 'runs.csv'),
       csv(
-        ['action', 'strategy', 'genes', 'latency_ms', 'repeat', 'status', 'seconds', 'projected_seconds', 'measured_rows_per_s', 'reader_p50_ms', 'reader_p95_ms', 'peak_rss_bytes', 'proxy_cpu_s', 'note'],
-        runs.map((r) => [r.action, r.strategy, r.genes, r.latencyMs, r.repeat, r.status, r.seconds.toFixed(3), r.projectedSeconds?.toFixed(3), r.measuredRate?.toFixed(0), r.readerP50Ms?.toFixed(3), r.readerP95Ms?.toFixed(3), r.peakRssBytes, r.proxyCpuSeconds?.toFixed(3), r.note]),
+        ['action', 'strategy', 'genes', 'latency_ms', 'missing', 'repeat', 'status', 'seconds', 'projected_seconds', 'measured_rows_per_s', 'reader_p50_ms', 'reader_p95_ms', 'peak_rss_bytes', 'proxy_cpu_s', 'note'],
+        runs.map((r) => [r.action, r.strategy, r.genes, r.latencyMs, r.missing, r.repeat, r.status, r.seconds.toFixed(3), r.projectedSeconds?.toFixed(3), r.measuredRate?.toFixed(0), r.readerP50Ms?.toFixed(3), r.readerP95Ms?.toFixed(3), r.peakRssBytes, r.proxyCpuSeconds?.toFixed(3), r.note]),
       ),
     );
-    await writeFile(path.join(o.out, 'phases.csv'), csv(['action', 'strategy', 'genes', 'latency_ms', 'repeat', 'metric', 'seconds', 'count'], phaseRows));
+    await writeFile(path.join(o.out, 'phases.csv'), csv(['action', 'strategy', 'genes', 'latency_ms', 'missing', 'repeat', 'metric', 'seconds', 'count'], phaseRows));
     await writeFile(
       path.join(o.out, 'floor.csv'),
       csv(['genes', 'repeat', 'seconds', 'copy_seconds', 'constraints_seconds', 'mode'], floors.map((f) => [f.genes, f.repeat, f.seconds.toFixed(3), f.copySeconds.toFixed(3), f.constraintsSeconds.toFixed(3), f.mode])),
@@ -266,8 +273,8 @@ export async function runBench(config: Config, o: BenchOptions, say: (line: stri
     await writeFile(
       path.join(o.out, 'summary.csv'),
       csv(
-        ['action', 'strategy', 'genes', 'latency_ms', 'rows', 'seconds', 'projected', 'rows_per_s', 'floor_ratio', 'speed_up', 'reader_p50_ms', 'reader_p95_ms', 'runs'],
-        rows.map((r) => [r.action, r.strategy, r.genes, r.latencyMs, r.rows, r.seconds?.toFixed(3), r.projected, r.rowsPerSecond?.toFixed(0), r.floorRatio?.toFixed(3), r.speedUp?.toFixed(2), r.readerP50Ms?.toFixed(3), r.readerP95Ms?.toFixed(3), r.runs]),
+        ['action', 'strategy', 'genes', 'latency_ms', 'missing', 'rows', 'seconds', 'projected', 'rows_per_s', 'floor_ratio', 'speed_up', 'reader_p50_ms', 'reader_p95_ms', 'runs'],
+        rows.map((r) => [r.action, r.strategy, r.genes, r.latencyMs, r.missing, r.rows, r.seconds?.toFixed(3), r.projected, r.rowsPerSecond?.toFixed(0), r.floorRatio?.toFixed(3), r.speedUp?.toFixed(2), r.readerP50Ms?.toFixed(3), r.readerP95Ms?.toFixed(3), r.runs]),
       ),
     );
     return { rows, reportFile, chartFile };

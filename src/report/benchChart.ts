@@ -29,7 +29,7 @@ export async function loadChartRenderer(): Promise<ChartRenderer> {
 async function benchChartSvg(vega: Vega, compile: VegaLite['compile'], rows: SummaryRow[], floors: FloorRecord[]): Promise<string> {
   const points = rows
     .filter((r) => r.rowsPerSecond !== null)
-    .map((r) => ({ action: r.action, latency: `${r.latencyMs} ms`, genes: r.genes, series: r.strategy, rowsPerSecond: r.rowsPerSecond, figure: r.projected ? 'projected' : 'measured' }));
+    .map((r) => ({ action: r.action, latency: `${r.latencyMs} ms`, genes: r.genes, series: r.missing ? `${r.strategy}, ${+(r.missing * 100).toFixed(2)} % missing` : r.strategy, rowsPerSecond: r.rowsPerSecond, figure: r.projected ? 'projected' : 'measured' }));
   const panels = [...new Set(points.map((p) => `${p.action}|${p.latency}`))];
   for (const genes of [...new Set(floors.map((f) => f.genes))]) {
     const s = median(floors.filter((f) => f.genes === genes).map((f) => f.seconds));

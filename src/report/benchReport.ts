@@ -43,15 +43,15 @@ function phasesCell(r: SummaryRow): string {
 }
 
 function resultsTable(rows: SummaryRow[]): string[] {
-  const head = '| action | strategy | genes | latency ms | rows | median s | median s per phase | rows/s | × floor | speed-up over baseline | reader p50 ms | reader p95 ms | peak RSS MB | runs |';
-  const lines = [head, '|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|'];
+  const head = '| action | strategy | genes | latency ms | rows | median s | median s per phase | rows/s | × floor | speed-up over baseline | reader p50 ms | reader p95 ms | peak RSS MB | runs | missing % |';
+  const lines = [head, '|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows) {
     const tag = r.projected ? ` ${PROJECTED}` : '';
     lines.push(
       `| ${r.action} | ${r.strategy} | ${int(r.genes)} | ${r.latencyMs} | ${int(r.rows)} | ${secondsCell(r)} | ${phasesCell(r)} | ` +
         `${r.rowsPerSecond === null ? '' : int(r.rowsPerSecond) + tag} | ${r.floorRatio === null ? '' : r.floorRatio.toFixed(2) + tag} | ` +
         `${r.speedUp === null ? '' : r.speedUp.toFixed(1) + '×' + tag} | ${fixed(r.readerP50Ms, 2)} | ${fixed(r.readerP95Ms, 2)} | ` +
-        `${r.peakRssBytes === null ? '' : int(r.peakRssBytes / 2 ** 20)} | ${r.runs} |`,
+        `${r.peakRssBytes === null ? '' : int(r.peakRssBytes / 2 ** 20)} | ${r.runs} | ${+(r.missing * 100).toFixed(2)} |`,
     );
   }
   return lines;
@@ -100,7 +100,8 @@ export function benchReportMarkdown(i: BenchReportInput): string {
     '',
     '`rows/s` is N² over the whole run (create: reference tables, similarities, indexes, COMMIT; update: the update of a matrix A created beforehand to A plus one dataset, so every score changes). ' +
       '`× floor` is the run over the floor measured at the same size in the same invocation (below); `speed-up` is baseline over the strategy at the same size, action and latency. ' +
-      `Reader: the application's ranked-similar query for ${i.readers} random genes after the run, through the same connection path.`,
+      `Reader: the application's ranked-similar query for ${i.readers} random genes after the run, through the same connection path. ` +
+      '`missing %`: the share of the synthetic matrix\'s values left missing at random (`--missing`); 0 is a complete matrix. Real expression data has holes, so the creates run on both; updates only on complete matrices.',
     '',
     ...resultsTable(i.rows),
     '',
@@ -149,7 +150,7 @@ export function benchSummary(rows: SummaryRow[]): string {
       const figure = r.seconds === null ? `not finished (${r.unfinished})` : `${r.seconds.toFixed(2)} s${r.projected ? ' (projected)' : ''}, ${int(r.rowsPerSecond!)} rows/s`;
       const ratio = r.floorRatio === null ? '' : `, ${r.floorRatio.toFixed(2)}× floor`;
       const speed = r.speedUp === null || r.strategy === 'baseline' ? '' : `, ${r.speedUp.toFixed(1)}× baseline`;
-      return `${r.action} ${r.strategy} N=${r.genes} ${r.latencyMs} ms: ${figure}${ratio}${speed}`;
+      return `${r.action} ${r.strategy} N=${r.genes} ${r.latencyMs} ms${r.missing ? ` ${+(r.missing * 100).toFixed(2)} % missing` : ''}: ${figure}${ratio}${speed}`;
     })
     .join('\n');
 }

@@ -299,6 +299,11 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   const pool = new Piscina({ filename: WORKER, minThreads: o.threads, maxThreads: o.threads, idleTimeout: 1000 });
   const failed = new AbortController();
   const stop = AbortSignal.any([failed.signal, ctx.signal]);
+  // A stop does not wait for a block: a task scores for seconds to minutes and cannot be
+  // interrupted, so the threads are terminated (their tasks reject) and the clean-up runs at once.
+  let destroying: Promise<void> | undefined;
+  const destroyPool = () => (destroying ??= pool.destroy().catch(() => undefined));
+  stop.addEventListener('abort', () => void destroyPool(), { once: true });
   const copies = pLimit(clustered ? 1 : o.connections);
   const slots = pLimit(o.via === 'file' || clustered ? o.threads + 2 * o.connections : o.connections);
   const bar = ctx.events.progress('parallel', clustered ? n * n : n * n - n);
@@ -320,8 +325,8 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
     totals.lastCopyAt = Math.max(totals.lastCopyAt, performance.now());
     bar.tick(rows, { computed, scored });
   };
-  // Tasks are handed to the pool only as threads free up (emits first: taskQueue) and never
-  // aborted once there: after a failure the few running ones finish on their own and nothing new starts.
+  // Tasks are handed to the pool only as threads free up (emits first: taskQueue); a stop or a
+  // failure terminates the running ones with the pool, and nothing new starts.
   const threads = taskQueue(o.threads);
   const run = <T>(task: WorkerTask, transferList?: MessagePort[]) =>
     threads(task.kind, async () => {
@@ -386,7 +391,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
       const upperFile = tempPath(ctx.tmpDir, `upper${b.index}`, 'i16');
       scratch.push(upperFile);
       const t0 = performance.now();
-      const done = run<BlockStats>({ kind: 'triangle', ...base, start: b.start, end: b.end, upperFile, lowerFile }).then((stats) => {
+      const done = run<BlockStats>({ kind: 'triangle', ...base, start: b.start, end: b.end, upperFile, lowerFile, ...fault(b.index) }).then((stats) => {
         totals.computeSeconds += stats.computeSeconds;
         totals.firstTaskAt = Math.min(totals.firstTaskAt, t0);
         scored += b.pairs;
@@ -424,7 +429,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   let committed = false;
   try {
     const results = await Promise.allSettled(jobs.map((j) => j.catch((err: unknown) => (failed.abort(err), Promise.reject(err)))));
-    // Whatever is still running in the pool must end before the pool does.
+    // Whatever is still running in the pool ends (or, after a stop, is terminated) before the pool goes.
     await Promise.allSettled(background);
     const firstFailure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     throwIfAborted(ctx.signal);
@@ -435,7 +440,7 @@ async function loadAll(ctx: RunContext, base: Omit<BlockTask, 'start' | 'end'>, 
   } finally {
     bar.stop();
     if (frozen && !committed) await frozen.abandon();
-    await pool.destroy();
+    await destroyPool();
     await Promise.all(scratch.map(removeTemp));
   }
 }

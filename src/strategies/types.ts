@@ -39,12 +39,14 @@ export interface ParallelOptions extends ParallelRequest {
 }
 
 /**
- * Test hook (GENESIM_TEST_FAULT=worker-throw:block=K or worker-exit:block=K, read by the config
- * layer only): the worker writing block K's COPY bytes throws, or ends its thread with
- * process.exit, right after its first chunk, so the fault lands mid-block.
+ * Test hook (GENESIM_TEST_FAULT=worker-throw:block=K, worker-exit:block=K or worker-hang:block=K,
+ * read by the config layer only): the worker writing block K's COPY bytes throws, ends its
+ * thread with process.exit, right after its first chunk, so the fault lands mid-block; or
+ * (clustered load) the worker scoring block K blocks its thread for good, as a long block looks
+ * to a stop.
  */
 export interface WorkerFault {
-  kind: 'worker-throw' | 'worker-exit';
+  kind: 'worker-throw' | 'worker-exit' | 'worker-hang';
   block: number;
 }
 
