@@ -159,6 +159,25 @@ describe('citus: a local cluster (coordinator and 2 workers)', function () {
     });
   });
 
+  /**
+   * A Citus database laid out by `migrate --citus` (4 shards) and, beside it, plain PostgreSQL
+   * with the same settings (a database on the coordinator's server without the extension), with
+   * a temp directory and the Citus layout and schema as they were made.
+   */
+  async function migratedPair(citusName: string, plainName: string) {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'genesim-citus-test-'));
+    const citus = await cluster!.database(dbName(citusName));
+    const plain = await cluster!.database(dbName(plainName), { citus: false });
+    ok(runCli(['migrate', '--citus', '--shards', '4'], citus.env), 'migrate --citus');
+    ok(runCli(['migrate'], plain.env), 'migrate');
+    return { citus, plain, tmp, shape: { layout: await layout(citus), schema: await schema(citus) } };
+  }
+  async function dropPair(citus: TestDatabase | undefined, plain: TestDatabase | undefined, tmp: string | undefined) {
+    await citus?.drop();
+    await plain?.drop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+
   describe('citus create and update: every strategy, the same tables as on plain PostgreSQL', () => {
     let citus: TestDatabase;
     let plain: TestDatabase;
@@ -174,20 +193,8 @@ describe('citus: a local cluster (coordinator and 2 workers)', function () {
       assert.deepEqual(await leftovers(citus), [], `${what}: nothing of the run left on any node`);
       assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('genesim-')), [], `${what}: no temp file left`);
     };
-    before(async () => {
-      tmp = mkdtempSync(path.join(tmpdir(), 'genesim-citus-test-'));
-      citus = await cluster!.database(dbName('cluster'));
-      // Plain PostgreSQL with the same settings: a database on the coordinator's server without the extension.
-      plain = await cluster!.database(dbName('plain'), { citus: false });
-      ok(runCli(['migrate', '--citus', '--shards', '4'], citus.env), 'migrate --citus');
-      ok(runCli(['migrate'], plain.env), 'migrate');
-      shape = { layout: await layout(citus), schema: await schema(citus) };
-    });
-    after(async () => {
-      await citus?.drop();
-      await plain?.drop();
-      rmSync(tmp, { recursive: true, force: true });
-    });
+    before(async () => void ({ citus, plain, tmp, shape } = await migratedPair('cluster', 'plain')));
+    after(() => dropPair(citus, plain, tmp));
 
     for (const strategy of STRATEGIES) {
       it(`create --strategy ${strategy}`, async () => {
@@ -230,19 +237,8 @@ describe('citus: a local cluster (coordinator and 2 workers)', function () {
       assert.deepEqual({ layout: await layout(citus), schema: await schema(citus) }, shape, `${what}: the Citus layout and the schema are kept`);
       assert.deepEqual(await leftovers(citus), [], `${what}: nothing of a run left on any node`);
     };
-    before(async () => {
-      tmp = mkdtempSync(path.join(tmpdir(), 'genesim-citus-test-'));
-      citus = await cluster!.database(dbName('serve'));
-      plain = await cluster!.database(dbName('serveplain'), { citus: false });
-      ok(runCli(['migrate', '--citus', '--shards', '4'], citus.env), 'migrate --citus');
-      ok(runCli(['migrate'], plain.env), 'migrate');
-      shape = { layout: await layout(citus), schema: await schema(citus) };
-    });
-    after(async () => {
-      await citus?.drop();
-      await plain?.drop();
-      rmSync(tmp, { recursive: true, force: true });
-    });
+    before(async () => void ({ citus, plain, tmp, shape } = await migratedPair('serve', 'serveplain')));
+    after(() => dropPair(citus, plain, tmp));
 
     it('genesim bench on the coordinator runs every run in Citus databases, writes its results, leaves the database and the nodes as they were', async () => {
       const out = path.join(tmp, 'bench');
